@@ -1,0 +1,5 @@
+package audit
+
+import "strconv"
+
+func quote(s string) string { return strconv.Quote(s) }
