@@ -216,11 +216,11 @@ func (e *Emitter) emit(ev *Event) (string, bool) {
 		return "", false
 	}
 	now := e.cfg.clock()
-	enc := getEncoder(e.cfg.redact)
+	enc := getEncoder(e.cfg.redact, e.cfg.maxEventBytes)
 	idOff := e.encode(enc, ev, category, now)
 	next := e.lastSeq.Load() + 1
 	size := len(enc.head) + digits(next) + len(enc.tail)
-	if size > e.cfg.maxEventBytes {
+	if enc.tooLarge || size > e.cfg.maxEventBytes {
 		putEncoder(enc)
 		e.invalid.Add(1)
 		return "", false

@@ -483,3 +483,29 @@ func TestTimestampHelpers(t *testing.T) {
 	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	assert.Equal(t, far.Format(TimestampLayout), string(appendTimestamp(nil, far)))
 }
+
+// A value built from shared sub-maps expands exponentially; encoding stops
+// at the size limit instead of running for ever.
+func TestEmitStopsEncodingAtSizeLimit(t *testing.T) {
+	e, rec := newTestEmitter(t)
+	m := Fields{"leaf": strings.Repeat("x", 100)}
+	for range 60 { // 2^60 leaves when expanded
+		m = Fields{"a": m, "b": m}
+	}
+	ev := validEvent()
+	ev.Context = m
+	start := time.Now()
+	_, ok := e.Emit(ev)
+	assert.False(t, ok)
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, uint64(1), e.Stats().Invalid)
+	list := []any{strings.Repeat("y", 1000)}
+	for range 40 {
+		list = []any{list, list}
+	}
+	ev.Context = Fields{"l": list}
+	_, ok = e.Emit(ev)
+	assert.False(t, ok)
+	flush(t, e)
+	assert.Zero(t, rec.Len())
+}

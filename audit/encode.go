@@ -40,6 +40,13 @@ type encoder struct {
 
 	sanitized bool
 	redact    *redactor // nil unless WithSensitiveKeys was given
+
+	// limit stops encoding once the output passes the event size limit,
+	// so that a value built from shared sub-maps (exponential when
+	// expanded) costs at most about limit bytes of work; tooLarge records
+	// that it did.
+	limit    int
+	tooLarge bool
 }
 
 var encoderPool = sync.Pool{New: func() any { return &encoder{rndOff: len(encoder{}.rnd)} }}
@@ -48,8 +55,9 @@ var encoderPool = sync.Pool{New: func() any { return &encoder{rndOff: len(encode
 // pool forever.
 const maxPooledBuffer = 64 << 10
 
-func getEncoder(r *redactor) *encoder {
+func getEncoder(r *redactor, limit int) *encoder {
 	enc := encoderPool.Get().(*encoder)
+	enc.limit, enc.tooLarge = limit, false
 	enc.head, enc.tail, enc.keys, enc.members = enc.head[:0], enc.tail[:0], enc.keys[:0], enc.members[:0]
 	enc.sanitized = false
 	enc.redact = r
@@ -120,6 +128,10 @@ func (e *encoder) object(dst []byte, m map[string]any, depth int) []byte {
 	dst = append(dst, '{')
 	for i := start; i < len(e.members); i++ {
 		mb := e.members[i]
+		if len(dst) > e.limit {
+			e.tooLarge = true
+			break
+		}
 		if i > start {
 			dst = append(dst, ',')
 		}
@@ -222,6 +234,10 @@ func (e *encoder) value(dst []byte, v any, depth int) []byte {
 		}
 		dst = append(dst, '[')
 		for i, el := range x {
+			if len(dst) > e.limit {
+				e.tooLarge = true
+				break
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -321,6 +337,10 @@ func (e *encoder) reflectValue(dst []byte, rv reflect.Value, depth int) []byte {
 	case reflect.Array:
 		dst = append(dst, '[')
 		for i := 0; i < rv.Len(); i++ {
+			if len(dst) > e.limit {
+				e.tooLarge = true
+				break
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}
