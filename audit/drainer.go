@@ -10,12 +10,12 @@ import (
 )
 
 // drain is the single goroutine that owns dequeueing, batching and every
-// call to Sink.Write. It parks when the ring is empty and is woken by the
-// bell (an Emit reaching wakeAt), by Flush or Close, by the linger deadline
-// of a partial batch, or by the idle max-wait.
+// call to the sink. It parks when the ring is empty and is woken by the bell
+// (an Emit reaching wakeAt), by Flush or Close, by the linger deadline of a
+// partial batch, or by the idle max-wait.
 func (e *Emitter) drain() {
 	defer close(e.done)
-	batch := make([]Message, 0, e.cfg.batchSize)
+	batch := e.newBatch()
 	batchBytes := 0
 	var firstAt time.Time
 	timer := time.NewTimer(idleWake)
@@ -37,11 +37,19 @@ func (e *Emitter) drain() {
 		if len(batch) > 0 {
 			full := len(batch) >= e.cfg.batchSize || batchBytes >= e.cfg.batchBytes
 			if full || stopping || e.flushes.Load() > 0 || time.Since(firstAt) >= e.cfg.linger {
-				if !e.write(batch) {
+				var ok bool
+				if e.async != nil {
+					ok = e.writeAsync(batch)
+					batch = e.newBatch()
+				} else {
+					ok = e.write(batch)
+					clear(batch)
+					batch = batch[:0]
+				}
+				if !ok {
 					return // abandoned by Close
 				}
-				clear(batch)
-				batch, batchBytes = batch[:0], 0
+				batchBytes = 0
 				e.warnLosses()
 				continue
 			}
@@ -52,7 +60,17 @@ func (e *Emitter) drain() {
 				runtime.Gosched()
 				continue
 			}
-		} else if stopping && len(batch) == 0 {
+		}
+		// Nothing more to send right now: settle what is in flight before
+		// parking, so that Delivered and Flush never wait on a parked
+		// drainer.
+		if len(e.inFlight) > 0 {
+			if !e.settleInFlight(0) {
+				return
+			}
+			continue
+		}
+		if stopping && len(batch) == 0 && e.ring.Len() == 0 {
 			return // everything accepted has been settled
 		}
 		e.warnLosses()
@@ -79,39 +97,124 @@ func (e *Emitter) drain() {
 	}
 }
 
-// write offers batch to the sink until every message is delivered or has used
-// its attempts. It returns false if Close abandoned the drainer.
-func (e *Emitter) write(batch []Message) bool {
-	pending := batch
+// inFlightBatch is a batch started with AsyncWriter.WriteAsync.
+type inFlightBatch struct {
+	batch []Message
+	wait  func() error
+}
+
+func (e *Emitter) newBatch() []Message {
+	if n := len(e.spare); n > 0 {
+		b := e.spare[n-1]
+		e.spare = e.spare[:n-1]
+		return b
+	}
+	return make([]Message, 0, e.cfg.batchSize)
+}
+
+// writeAsync starts batch on the AsyncWriter, first settling the oldest
+// batch if the pipeline is full. It returns false if Close abandoned the
+// drainer.
+func (e *Emitter) writeAsync(batch []Message) bool {
+	if len(e.inFlight) >= e.cfg.maxInFlight && !e.settleInFlight(e.cfg.maxInFlight-1) {
+		return false
+	}
+	e.inFlight = append(e.inFlight, inFlightBatch{batch: batch, wait: e.callAsync(batch)})
+	return true
+}
+
+// settleInFlight waits for the oldest in-flight batches until at most keep
+// remain, counting deliveries and retrying failures with Write.
+func (e *Emitter) settleInFlight(keep int) bool {
+	for len(e.inFlight) > keep {
+		p := e.inFlight[0]
+		copy(e.inFlight, e.inFlight[1:])
+		e.inFlight = e.inFlight[:len(e.inFlight)-1]
+		ok := e.settleWait(p)
+		clear(p.batch)
+		e.spare = append(e.spare, p.batch[:0])
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Emitter) settleWait(p inFlightBatch) bool {
+	err := callWait(p.wait)
+	if err == nil {
+		return e.settle(len(p.batch), 0, nil)
+	}
+	pending := p.batch
+	if failedIdx := recordFailures(err, len(pending)); failedIdx != nil {
+		if !e.settle(len(pending)-len(failedIdx), 0, nil) {
+			return false
+		}
+		pending = pick(pending, failedIdx)
+	}
+	return e.deliver(pending, 2, err)
+}
+
+// callAsync starts a batch, turning a panic into a wait that fails it.
+func (e *Emitter) callAsync(batch []Message) (wait func() error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("audit: sink panicked: %v", r)
+			wait = func() error { return err }
+		}
+	}()
+	return e.async.WriteAsync(e.writeCtx, batch)
+}
+
+func callWait(wait func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("audit: sink panicked: %v", r)
+		}
+	}()
+	return wait()
+}
+
+// write offers batch to the sink until every message is delivered or has
+// used its attempts. It returns false if Close abandoned the drainer.
+func (e *Emitter) write(batch []Message) bool { return e.deliver(batch, 1, nil) }
+
+// deliver makes attempts from attempt on (lastErr is the error of the
+// attempt before it), backing off before each retry.
+func (e *Emitter) deliver(pending []Message, attempt int, lastErr error) bool {
 	backoff := e.cfg.retryBackoff
-	for attempt := 1; ; attempt++ {
+	for i := 2; i < attempt; i++ {
+		backoff = min(backoff*2, e.cfg.maxBackoff)
+	}
+	for ; ; attempt++ {
 		if attempt > 1 {
+			if attempt > e.cfg.maxAttempts || !e.sleep(backoff) {
+				// Out of attempts, or Close's deadline passed in the backoff.
+				return e.settle(0, len(pending), lastErr)
+			}
+			backoff = min(backoff*2, e.cfg.maxBackoff)
 			e.retries.Add(1)
 		}
 		err := e.callSink(pending)
 		if err == nil {
 			return e.settle(len(pending), 0, nil)
 		}
-		failedIdx := recordFailures(err, len(pending))
-		if failedIdx != nil {
-			if ok := e.settle(len(pending)-len(failedIdx), 0, nil); !ok {
+		lastErr = err
+		if failedIdx := recordFailures(err, len(pending)); failedIdx != nil {
+			if !e.settle(len(pending)-len(failedIdx), 0, nil) {
 				return false
 			}
-			next := make([]Message, 0, len(failedIdx))
-			for _, i := range failedIdx {
-				next = append(next, pending[i])
-			}
-			pending = next
+			pending = pick(pending, failedIdx)
 		}
-		if attempt >= e.cfg.maxAttempts {
-			return e.settle(0, len(pending), err)
-		}
-		if !e.sleep(backoff) {
-			// Close's deadline passed during the backoff.
-			return e.settle(0, len(pending), err)
-		}
-		backoff = min(backoff*2, e.cfg.maxBackoff)
 	}
+}
+
+func pick(batch []Message, idx []int) []Message {
+	out := make([]Message, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, batch[i])
+	}
+	return out
 }
 
 // callSink calls Sink.Write, turning a panic into an error for the batch.

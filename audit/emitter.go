@@ -53,6 +53,7 @@ type Stats struct {
 type Emitter struct {
 	cfg        config
 	sink       Sink
+	async      AsyncWriter // sink, when it pipelines and maxInFlight > 1
 	ring       *ring.Ring[Message]
 	producerID string
 	seqPrefix  []byte // `"producer_id":"<id>","producer_seq":`, read-only
@@ -98,9 +99,12 @@ type Emitter struct {
 	closeDone   chan struct{} // closed when Close has finished
 	closeErr    error         // written before closeDone is closed
 
-	// Owned by the drainer goroutine: rate limiting of loss warnings.
+	// Owned by the drainer goroutine: rate limiting of loss warnings, and the
+	// batches written to an AsyncWriter but not yet settled, oldest first.
 	warned   [4]uint64
 	warnedAt [4]time.Time
+	inFlight []inFlightBatch
+	spare    [][]Message // batch buffers free for reuse
 }
 
 type failEntry struct {
@@ -144,6 +148,9 @@ func New(sink Sink, opts ...Option) (*Emitter, error) {
 		deadline:   make(chan struct{}),
 		done:       make(chan struct{}),
 		closeDone:  make(chan struct{}),
+	}
+	if aw, ok := sink.(AsyncWriter); ok && cfg.maxInFlight > 1 {
+		e.async = aw
 	}
 	enc := &encoder{}
 	e.seqPrefix = append(enc.str([]byte(`"producer_id":`), cfg.producerID), `,"producer_seq":`...)

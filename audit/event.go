@@ -103,6 +103,21 @@ type Closer interface {
 	Close(ctx context.Context) error
 }
 
+// AsyncWriter is implemented by sinks that can take the next batch before the
+// previous one is acknowledged (kafkasink does). The drainer then keeps up to
+// WithMaxInFlight batches in flight, which hides the broker round trip.
+//
+// WriteAsync starts writing batch, ordered after every batch started before
+// it, and returns at once. The returned wait blocks until the batch is
+// settled and returns what Write would have returned for it. The drainer
+// calls wait exactly once, in the order the batches were started, and does
+// not reuse batch before wait returns. Messages that fail are retried with
+// Write, after later batches: order is kept except across a failure.
+type AsyncWriter interface {
+	Sink
+	WriteAsync(ctx context.Context, batch []Message) (wait func() error)
+}
+
 // RecordError fails the message at Index of the batch passed to Sink.Write.
 type RecordError struct {
 	Index int

@@ -18,6 +18,7 @@ const (
 	DefaultMaxEventBytes = 1_000_000
 	DefaultRetryBackoff  = 100 * time.Millisecond
 	DefaultMaxBackoff    = 2 * time.Second
+	DefaultMaxInFlight   = 4
 	// warnInterval is how often, at most, one kind of loss is logged.
 	warnInterval = 10 * time.Second
 	// idleWake is the drainer's max-wait while parked, so warnings about
@@ -40,6 +41,7 @@ type config struct {
 	maxEventBytes int
 	retryBackoff  time.Duration
 	maxBackoff    time.Duration
+	maxInFlight   int
 	clock         func() time.Time
 	logger        *slog.Logger
 	redact        *redactor
@@ -57,6 +59,7 @@ func defaultConfig() config {
 		maxEventBytes: DefaultMaxEventBytes,
 		retryBackoff:  DefaultRetryBackoff,
 		maxBackoff:    DefaultMaxBackoff,
+		maxInFlight:   DefaultMaxInFlight,
 		clock:         time.Now,
 	}
 }
@@ -157,6 +160,19 @@ func WithRetryBackoff(first, max time.Duration) Option {
 			c.invalid("retry backoff %v..%v, want 0 < first <= max", first, max)
 		}
 		c.retryBackoff, c.maxBackoff = first, max
+	}
+}
+
+// WithMaxInFlight sets how many batches may be written but not yet
+// acknowledged at once, for sinks that implement AsyncWriter; other sinks
+// always have one. 1 makes every write wait for the previous one. This
+// overrides the default of 4.
+func WithMaxInFlight(n int) Option {
+	return func(c *config) {
+		if n <= 0 {
+			c.invalid("max in flight %d, want > 0", n)
+		}
+		c.maxInFlight = n
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -51,7 +52,8 @@ type Sink struct {
 }
 
 var (
-	_ audit.Sink    = (*Sink)(nil)
+	_ audit.Sink        = (*Sink)(nil)
+	_ audit.AsyncWriter = (*Sink)(nil)
 	_ audit.Flusher = (*Sink)(nil)
 	_ audit.Closer  = (*Sink)(nil)
 )
@@ -127,8 +129,9 @@ func NewFromSeeds(seeds []string, opts ...Option) (*Sink, error) {
 
 // ClientOptions are the producer settings of the reference adapter: default
 // produce topic, the CRC-32 key partitioner, acks=all with idempotent writes
-// (franz-go's default once acks=all), zstd compression, a delivery timeout
-// and a bounded client buffer.
+// (franz-go's default once acks=all), zstd compression, a delivery timeout,
+// a bounded client buffer and no client-side linger (the Emitter batches).
+// A borrowed client given to New should use the same settings.
 func ClientOptions(topic string) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.DefaultProduceTopic(topic),
@@ -137,6 +140,9 @@ func ClientOptions(topic string) []kgo.Opt {
 		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.NoCompression()),
 		kgo.RecordDeliveryTimeout(DefaultDeliveryTimeout),
 		kgo.MaxBufferedRecords(DefaultMaxBufferedRecords),
+		// The Emitter already batches (and lingers); a second linger in the
+		// client would only add latency to every WriteAsync.
+		kgo.ProducerLinger(0),
 	}
 }
 
@@ -162,15 +168,36 @@ func PartitionFor(key []byte, n int) int {
 // reported as *audit.RecordError entries of a *multierror.Error, so the
 // Emitter retries only those.
 func (s *Sink) Write(ctx context.Context, batch []audit.Message) error {
-	recs := make([]*kgo.Record, len(batch))
+	return s.WriteAsync(ctx, batch)()
+}
+
+// WriteAsync hands the batch to the client in order and returns at once; the
+// returned wait blocks until every record is acknowledged or failed. The
+// Emitter uses it to keep several batches in flight.
+func (s *Sink) WriteAsync(ctx context.Context, batch []audit.Message) (wait func() error) {
+	p := &pendingBatch{errs: make([]error, len(batch))}
+	p.wg.Add(len(batch))
 	for i, m := range batch {
-		recs[i] = &kgo.Record{Topic: s.topic, Key: []byte(m.TenantID), Value: m.Value}
+		r := &kgo.Record{Topic: s.topic, Key: []byte(m.TenantID), Value: m.Value}
+		s.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			p.errs[i] = err // each index is written once, before Done
+			p.wg.Done()
+		})
 	}
-	results := s.cl.ProduceSync(ctx, recs...)
+	return p.wait
+}
+
+type pendingBatch struct {
+	wg   sync.WaitGroup
+	errs []error // one per record, written by franz-go's promise goroutine
+}
+
+func (p *pendingBatch) wait() error {
+	p.wg.Wait()
 	var errs *multierror.Error
-	for i, r := range results {
-		if r.Err != nil {
-			errs = multierror.Append(errs, &audit.RecordError{Index: i, Err: r.Err})
+	for i, err := range p.errs {
+		if err != nil {
+			errs = multierror.Append(errs, &audit.RecordError{Index: i, Err: err})
 		}
 	}
 	return errs.ErrorOrNil()
