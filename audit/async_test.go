@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -82,7 +83,9 @@ func TestAsyncWriterKeepsBatchesInFlight(t *testing.T) {
 		case n := <-sink.startedC:
 			assert.Equal(t, want, n)
 		case <-time.After(10 * time.Second):
-			t.Fatal("batch not started")
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("batch %d not started; stats %+v wakeAt %d ring %d\n%s", want, e.Stats(), e.wakeAt.Load(), e.ring.Len(), buf[:n])
 		}
 	}
 	select {

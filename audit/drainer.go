@@ -61,16 +61,11 @@ func (e *Emitter) drain() {
 				continue
 			}
 		}
-		// Nothing more to send right now: settle what is in flight before
-		// parking, so that Delivered and Flush never wait on a parked
-		// drainer.
-		if len(e.inFlight) > 0 {
-			if !e.settleInFlight(0) {
-				return
-			}
-			continue
+		if !e.settleReady() {
+			return
 		}
 		if stopping && len(batch) == 0 && e.ring.Len() == 0 {
+			e.settleInFlight(0)
 			return // everything accepted has been settled
 		}
 		e.warnLosses()
@@ -87,20 +82,28 @@ func (e *Emitter) drain() {
 			e.wakeAt.Store(0)
 			continue
 		}
+		var acked <-chan struct{} // the oldest in-flight batch settling
+		if len(e.inFlight) > 0 {
+			acked = e.inFlight[0].done
+		}
 		timer.Reset(wait)
 		select {
 		case <-e.bell:
 		case <-e.kick:
 		case <-timer.C:
+		case <-acked:
 		}
 		e.wakeAt.Store(0)
 	}
 }
 
-// inFlightBatch is a batch started with AsyncWriter.WriteAsync.
+// inFlightBatch is a batch started with AsyncWriter.WriteAsync. A waiter
+// goroutine calls its wait function and closes done, so that the drainer can
+// park on the oldest batch's acknowledgement together with new events.
 type inFlightBatch struct {
 	batch []Message
-	wait  func() error
+	done  chan struct{}
+	err   error // wait's result; written before done is closed
 }
 
 func (e *Emitter) newBatch() []Message {
@@ -119,40 +122,61 @@ func (e *Emitter) writeAsync(batch []Message) bool {
 	if len(e.inFlight) >= e.cfg.maxInFlight && !e.settleInFlight(e.cfg.maxInFlight-1) {
 		return false
 	}
-	e.inFlight = append(e.inFlight, inFlightBatch{batch: batch, wait: e.callAsync(batch)})
+	p := &inFlightBatch{batch: batch, done: make(chan struct{})}
+	wait := e.callAsync(batch)
+	go func() {
+		p.err = callWait(wait)
+		close(p.done)
+	}()
+	e.inFlight = append(e.inFlight, p)
 	return true
 }
 
-// settleInFlight waits for the oldest in-flight batches until at most keep
-// remain, counting deliveries and retrying failures with Write.
-func (e *Emitter) settleInFlight(keep int) bool {
-	for len(e.inFlight) > keep {
-		p := e.inFlight[0]
-		copy(e.inFlight, e.inFlight[1:])
-		e.inFlight = e.inFlight[:len(e.inFlight)-1]
-		ok := e.settleWait(p)
-		clear(p.batch)
-		e.spare = append(e.spare, p.batch[:0])
-		if !ok {
+// settleReady settles, oldest first, the in-flight batches that are already
+// acknowledged, without waiting.
+func (e *Emitter) settleReady() bool {
+	for len(e.inFlight) > 0 && isClosed(e.inFlight[0].done) {
+		if !e.settleOldest() {
 			return false
 		}
 	}
 	return true
 }
 
-func (e *Emitter) settleWait(p inFlightBatch) bool {
-	err := callWait(p.wait)
-	if err == nil {
+// settleInFlight waits for the oldest in-flight batches until at most keep
+// remain.
+func (e *Emitter) settleInFlight(keep int) bool {
+	for len(e.inFlight) > keep {
+		<-e.inFlight[0].done
+		if !e.settleOldest() {
+			return false
+		}
+	}
+	return true
+}
+
+// settleOldest counts the oldest in-flight batch, whose wait has returned,
+// retrying its failed messages with Write.
+func (e *Emitter) settleOldest() bool {
+	p := e.inFlight[0]
+	copy(e.inFlight, e.inFlight[1:])
+	e.inFlight[len(e.inFlight)-1] = nil
+	e.inFlight = e.inFlight[:len(e.inFlight)-1]
+	defer func() {
+		clear(p.batch)
+		e.spare = append(e.spare, p.batch[:0])
+	}()
+	if p.err == nil {
 		return e.settle(len(p.batch), 0, nil)
 	}
 	pending := p.batch
-	if failedIdx := recordFailures(err, len(pending)); failedIdx != nil {
+	if failedIdx := recordFailures(p.err, len(pending)); failedIdx != nil {
 		if !e.settle(len(pending)-len(failedIdx), 0, nil) {
 			return false
 		}
 		pending = pick(pending, failedIdx)
 	}
-	return e.deliver(pending, 2, err)
+	return e.deliver(pending, 2, p.err)
 }
 
 // callAsync starts a batch, turning a panic into a wait that fails it.

@@ -103,7 +103,7 @@ type Emitter struct {
 	// batches written to an AsyncWriter but not yet settled, oldest first.
 	warned   [4]uint64
 	warnedAt [4]time.Time
-	inFlight []inFlightBatch
+	inFlight []*inFlightBatch
 	spare    [][]Message // batch buffers free for reuse
 }
 

@@ -109,9 +109,10 @@ type Closer interface {
 //
 // WriteAsync starts writing batch, ordered after every batch started before
 // it, and returns at once. The returned wait blocks until the batch is
-// settled and returns what Write would have returned for it. The drainer
-// calls wait exactly once, in the order the batches were started, and does
-// not reuse batch before wait returns. Messages that fail are retried with
+// settled and returns what Write would have returned for it. The Emitter
+// calls wait exactly once, from a goroutine of its own, and does not reuse
+// batch before wait returns; results are counted in the order the batches
+// were started. Messages that fail are retried with
 // Write, after later batches: order is kept except across a failure.
 type AsyncWriter interface {
 	Sink

@@ -54,8 +54,8 @@ type Sink struct {
 var (
 	_ audit.Sink        = (*Sink)(nil)
 	_ audit.AsyncWriter = (*Sink)(nil)
-	_ audit.Flusher = (*Sink)(nil)
-	_ audit.Closer  = (*Sink)(nil)
+	_ audit.Flusher     = (*Sink)(nil)
+	_ audit.Closer      = (*Sink)(nil)
 )
 
 type config struct {
