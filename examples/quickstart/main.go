@@ -8,6 +8,8 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"context"
 	"fmt"
 	"os"
@@ -18,14 +20,15 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	em, err := audit.New(audit.JSONLines(os.Stdout), audit.WithSourceService("quickstart"))
+func run(stdout, stderr io.Writer) error {
+	em, err := audit.New(audit.JSONLines(stdout), audit.WithSourceService("quickstart"),
+		audit.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))))
 	if err != nil {
 		return err
 	}
@@ -87,7 +90,7 @@ func run() error {
 		return err
 	}
 	st := em.Stats()
-	fmt.Fprintf(os.Stderr, "producer %s: emitted=%d delivered=%d invalid=%d dropped=%d failed=%d last_seq=%d\n",
+	fmt.Fprintf(stderr, "producer %s: emitted=%d delivered=%d invalid=%d dropped=%d failed=%d last_seq=%d\n",
 		em.ProducerID(), st.Emitted, st.Delivered, st.Invalid, st.Dropped, st.Failed, st.LastSeq)
 	return nil
 }
