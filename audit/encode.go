@@ -148,6 +148,37 @@ func (e *encoder) object(dst []byte, m map[string]any, depth int) []byte {
 	return append(dst, '}')
 }
 
+// stringMap is object for the common map[string]string (provider health,
+// labels), without reflection.
+func (e *encoder) stringMap(dst []byte, m map[string]string, depth int) []byte {
+	if depth > maxDepth {
+		e.sanitized = true
+		return append(dst, "null"...)
+	}
+	start := len(e.members)
+	for k, v := range m {
+		e.members = append(e.members, member{k, v})
+	}
+	sortMembers(e.members[start:])
+	dst = append(dst, '{')
+	for i := start; i < len(e.members); i++ {
+		mb := e.members[i]
+		if i > start {
+			dst = append(dst, ',')
+		}
+		dst = e.str(dst, mb.key)
+		dst = append(dst, ':')
+		if e.redact != nil && e.redact.keys[mb.key] {
+			dst = e.hmacString(dst, mb.val.(string))
+			continue
+		}
+		dst = e.str(dst, mb.val.(string))
+	}
+	clear(e.members[start:])
+	e.members = e.members[:start]
+	return append(dst, '}')
+}
+
 // member is one key/value pair of a map being encoded.
 type member struct {
 	key string
@@ -253,7 +284,7 @@ func (e *encoder) value(dst []byte, v any, depth int) []byte {
 		if x == nil {
 			return append(dst, "null"...)
 		}
-		return e.reflectMap(dst, reflect.ValueOf(x), depth)
+		return e.stringMap(dst, x, depth)
 	case json.RawMessage:
 		return e.viaJSON(dst, v, []byte(x), depth)
 	case json.Marshaler, encoding.TextMarshaler:

@@ -58,6 +58,10 @@ type Event struct {
 // never panics and never fails the caller: it returns the record's audit id
 // and whether the event was accepted. A service given no producer emits
 // nothing and behaves identically.
+//
+// Emit must not retain the event's maps or slices after it returns: callers
+// may reuse them for their next event (the router does). An implementation
+// that keeps events, such as a test fake, must copy what it keeps.
 type Producer interface {
 	Emit(e Event) (auditID string, ok bool)
 }

@@ -39,6 +39,9 @@ const (
 	KeyDegradationLevel         = "degradation_level"
 	KeyProviderHealth           = "provider_health"
 	KeyEvidenceRefs             = "evidence_refs"
+	// KeyRoutingDecisionID joins the router's routing.tier_selected record
+	// of a decision with the gateway's record of the completed call.
+	KeyRoutingDecisionID = "routing_decision_id"
 )
 
 // Well-known keys of the decision object.
