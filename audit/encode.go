@@ -149,33 +149,32 @@ func (e *encoder) object(dst []byte, m map[string]any, depth int) []byte {
 }
 
 // stringMap is object for the common map[string]string (provider health,
-// labels), without reflection.
+// labels), without reflection or boxing.
 func (e *encoder) stringMap(dst []byte, m map[string]string, depth int) []byte {
 	if depth > maxDepth {
 		e.sanitized = true
 		return append(dst, "null"...)
 	}
-	start := len(e.members)
-	for k, v := range m {
-		e.members = append(e.members, member{k, v})
+	start := len(e.keys)
+	for k := range m {
+		e.keys = append(e.keys, k)
 	}
-	sortMembers(e.members[start:])
+	slices.Sort(e.keys[start:])
 	dst = append(dst, '{')
-	for i := start; i < len(e.members); i++ {
-		mb := e.members[i]
+	for i := start; i < len(e.keys); i++ {
+		k := e.keys[i]
 		if i > start {
 			dst = append(dst, ',')
 		}
-		dst = e.str(dst, mb.key)
+		dst = e.str(dst, k)
 		dst = append(dst, ':')
-		if e.redact != nil && e.redact.keys[mb.key] {
-			dst = e.hmacString(dst, mb.val.(string))
+		if e.redact != nil && e.redact.keys[k] {
+			dst = e.hmacString(dst, m[k])
 			continue
 		}
-		dst = e.str(dst, mb.val.(string))
+		dst = e.str(dst, m[k])
 	}
-	clear(e.members[start:])
-	e.members = e.members[:start]
+	e.keys = e.keys[:start]
 	return append(dst, '}')
 }
 
