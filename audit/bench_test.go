@@ -36,7 +36,7 @@ type discardSink struct{}
 func (discardSink) Write(context.Context, []Message) error { return nil }
 
 func newBenchEmitter(b *testing.B, sink Sink) *Emitter {
-	e, err := New(sink, WithRingSize(1<<16), WithLinger(0))
+	e, err := New(sink, WithRingSize(1<<16), WithLinger(0), WithLogger(quietLogger))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -137,3 +137,70 @@ func (n *naiveEmitter) emit(ev Event) {
 func (n *naiveEmitter) close() { close(n.ch); n.wg.Wait() }
 
 var nowForBench = func() time.Time { return time.Now() }
+
+// BenchmarkDrainJSONLines measures the drainer side alone: encoded events
+// go from the ring through batching into JSONLines(io.Discard). The ring is
+// filled while the writer is held shut, untimed; then the timer runs while
+// it drains.
+func BenchmarkDrainJSONLines(b *testing.B) {
+	gw := &gatedWriter{}
+	const chunk = 1 << 17
+	e, err := New(JSONLines(gw), WithRingSize(chunk), WithLinger(time.Hour), WithLogger(quietLogger))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	ev := llmEvent()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		n := min(b.N-done, chunk)
+		b.StopTimer()
+		gw.shut()
+		for range n {
+			if _, ok := e.Emit(ev); !ok {
+				b.Fatal("ring full")
+			}
+		}
+		b.StartTimer()
+		gw.open()
+		if err := e.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+	}
+	b.StopTimer()
+	if st := e.Stats(); st.Delivered != uint64(b.N) {
+		b.Fatalf("delivered %d of %d", st.Delivered, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// gatedWriter discards, but blocks writes while shut.
+type gatedWriter struct {
+	mu   sync.Mutex
+	gate chan struct{} // non-nil while shut
+}
+
+func (g *gatedWriter) shut() {
+	g.mu.Lock()
+	g.gate = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gatedWriter) open() {
+	g.mu.Lock()
+	close(g.gate)
+	g.gate = nil
+	g.mu.Unlock()
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return len(p), nil
+}
