@@ -11,10 +11,8 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/socwarden/warden/audit/canonical"
 )
@@ -76,19 +74,11 @@ func putEncoder(enc *encoder) {
 
 // str appends s as a JSON string, replacing invalid UTF-8 with U+FFFD.
 func (e *encoder) str(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !plainASCII[c] {
-			// Needs escaping (the common case for non-English text and
-			// control characters); let canonical do it.
-			if c >= 0x80 && !utf8.ValidString(s[i:]) {
-				e.sanitized = true
-			}
-			return canonical.AppendString(dst, s)
-		}
+	dst, replaced := canonical.AppendStringReplacing(dst, s)
+	if replaced {
+		e.sanitized = true
 	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
+	return dst
 }
 
 func (e *encoder) strList(dst []byte, list []string, redact bool) []byte {
@@ -106,14 +96,6 @@ func (e *encoder) strList(dst []byte, list []string, redact bool) []byte {
 	return append(dst, ']')
 }
 
-// plainASCII marks the bytes a canonical string writes unescaped.
-var plainASCII = func() (t [256]bool) {
-	for c := 0x20; c < 0x7f; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // object appends the members of a Fields map in canonical key order.
 func (e *encoder) object(dst []byte, m map[string]any, depth int) []byte {
 	if depth > maxDepth {
@@ -122,7 +104,7 @@ func (e *encoder) object(dst []byte, m map[string]any, depth int) []byte {
 	}
 	start := len(e.members)
 	for k, v := range m {
-		e.members = append(e.members, member{k, v})
+		e.members = append(e.members, member{keyPrefix(k), k, v})
 	}
 	sortMembers(e.members[start:])
 	dst = append(dst, '{')
@@ -178,21 +160,50 @@ func (e *encoder) stringMap(dst []byte, m map[string]string, depth int) []byte {
 	return append(dst, '}')
 }
 
-// member is one key/value pair of a map being encoded.
+// member is one key/value pair of a map being encoded; prefix holds the
+// key's first eight bytes big-endian, so most comparisons are one integer
+// compare.
 type member struct {
-	key string
-	val any
+	prefix uint64
+	key    string
+	val    any
+}
+
+func keyPrefix(k string) uint64 {
+	var p uint64
+	for i := 0; i < 8; i++ {
+		p <<= 8
+		if i < len(k) {
+			p |= uint64(k[i])
+		}
+	}
+	return p
+}
+
+func (a *member) less(b *member) bool {
+	if a.prefix != b.prefix {
+		return a.prefix < b.prefix
+	}
+	return a.key < b.key
 }
 
 // sortMembers sorts by key in byte order (= code point order for valid
 // UTF-8). Audit maps are small, where insertion sort beats the generic sort.
 func sortMembers(ms []member) {
-	if len(ms) > 12 {
-		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	if len(ms) > 16 {
+		slices.SortFunc(ms, func(a, b member) int {
+			if a.less(&b) {
+				return -1
+			}
+			if b.less(&a) {
+				return 1
+			}
+			return 0
+		})
 		return
 	}
 	for i := 1; i < len(ms); i++ {
-		for j := i; j > 0 && ms[j].key < ms[j-1].key; j-- {
+		for j := i; j > 0 && ms[j].less(&ms[j-1]); j-- {
 			ms[j], ms[j-1] = ms[j-1], ms[j]
 		}
 	}

@@ -350,11 +350,21 @@ func AppendString(dst []byte, s string) []byte {
 	return dst
 }
 
+// AppendStringReplacing is AppendString that also reports whether any
+// invalid UTF-8 byte was replaced by \ufffd, for callers that count
+// sanitised values (the audit Emitter) without scanning s twice.
+func AppendStringReplacing(dst []byte, s string) (_ []byte, replaced bool) {
+	dst, ok := appendString(dst, s, false)
+	return dst, !ok
+}
+
 // appendString implements AppendString. With strict set it stops at the
-// first invalid UTF-8 byte and reports !ok.
+// first invalid UTF-8 byte and reports !ok; otherwise it replaces such bytes
+// and reports !ok at the end if it did.
 func appendString(dst []byte, s string, strict bool) (_ []byte, ok bool) {
 	dst = append(dst, '"')
 	start, i := 0, 0
+	ok = true
 	for {
 		// Skip plain ASCII eight bytes at a time; when fewer than eight
 		// remain, a clean last word (overlapping bytes already checked)
@@ -394,8 +404,11 @@ func appendString(dst []byte, s string, strict bool) (_ []byte, ok bool) {
 			i++
 		} else {
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 && strict {
-				return dst, false
+			if r == utf8.RuneError && size == 1 {
+				if strict {
+					return dst, false
+				}
+				ok = false
 			}
 			dst = appendRuneEscape(dst, r) // U+FFFD for an invalid byte
 			i += size
@@ -403,7 +416,7 @@ func appendString(dst []byte, s string, strict bool) (_ []byte, ok bool) {
 		start = i
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"'), true
+	return append(dst, '"'), ok
 }
 
 // load64 reads s[i:i+8] as a little-endian word; the compiler turns it into

@@ -494,3 +494,21 @@ func TestErrorMessages(t *testing.T) {
 	assert.Equal(t, "canonical: unsupported type <nil>", (&canonical.UnsupportedTypeError{}).Error())
 	assert.Equal(t, reflect.TypeFor[chan int](), errors.Unwrap(err).(*canonical.UnsupportedTypeError).Type)
 }
+
+func TestAppendStringReplacingReports(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		out      string
+		replaced bool
+	}{
+		{"plain ascii key", `"plain ascii key"`, false},
+		{"é😀\n", `"\u00e9\ud83d\ude00\n"`, false},
+		{"a\xffb", `"a\ufffdb"`, true},
+		{"\xc3", `"\ufffd"`, true},
+	} {
+		out, replaced := canonical.AppendStringReplacing(nil, tc.in)
+		if string(out) != tc.out || replaced != tc.replaced {
+			t.Errorf("%q: got %s %v, want %s %v", tc.in, out, replaced, tc.out, tc.replaced)
+		}
+	}
+}
