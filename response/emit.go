@@ -1,7 +1,10 @@
 package response
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +85,18 @@ func entityIDs(targets ...string) []string {
 func approvalRef(id string) string  { return "approval:" + id }
 func executionRef(id string) string { return "execution:" + id }
 
+// announceID is the audit id of the n-th request event of an approval: a
+// version-8 UUID from SHA-256 of the approval id and n, stable across
+// processes.
+func announceID(approvalID string, n int) string {
+	sum := sha256.Sum256([]byte("warden/response/announce\x00" + approvalID + "\x00" + strconv.Itoa(n)))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x80
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
 func pendingNames(a Approval) []string {
 	out := make([]string, len(a.PendingActions))
 	for i, p := range a.PendingActions {
@@ -113,7 +128,7 @@ func withTarget(f audit.Fields, target string) audit.Fields {
 	return f
 }
 
-func (e emitter) prepared(a Approval, g graded) {
+func (e emitter) prepared(a Approval, g graded, auditID string) {
 	if e.p == nil {
 		return
 	}
@@ -132,6 +147,7 @@ func (e emitter) prepared(a Approval, g graded) {
 		ctx[KeyConsequenceClass] = string(g.class)
 	}
 	e.emit(audit.Event{
+		AuditID:  auditID,
 		TenantID: a.TenantID, Type: taxonomy.ResponsePrepared, Severity: taxonomy.SeverityInfo,
 		ActorType: taxonomy.ActorAgent, ActorID: ActorID,
 		InvestigationID: a.InvestigationID, AlertID: a.AlertID, EntityIDs: entityIDs(g.action.Target),
@@ -149,12 +165,13 @@ func (e emitter) prepared(a Approval, g graded) {
 	})
 }
 
-func (e emitter) requested(a Approval) {
+func (e emitter) requested(a Approval, auditID string) {
 	if e.p == nil {
 		return
 	}
 	names := pendingNames(a)
 	e.emit(audit.Event{
+		AuditID:  auditID,
 		TenantID: a.TenantID, Type: taxonomy.ApprovalRequested, Severity: taxonomy.SeverityInfo,
 		ActorType: taxonomy.ActorAgent, ActorID: ActorID,
 		InvestigationID: a.InvestigationID, AlertID: a.AlertID, EntityIDs: pendingTargets(a),

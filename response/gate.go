@@ -40,6 +40,18 @@ func (r *Responder) open(ctx context.Context, c *Case, reasons []string) (Approv
 	if a, ok, err := r.approvals.Open(ctx, c.InvestigationID); err != nil {
 		return Approval{}, false, fmt.Errorf("response: approval store: %w", err)
 	} else if ok {
+		if !a.Announced {
+			// Created by a process that died before its request events were
+			// out: announce it now, with the same audit ids.
+			gr := r.newGrader(c)
+			var pendingG []graded
+			for _, p := range a.PendingActions {
+				if g := gr.grade(ctx, p); g.ok {
+					pendingG = append(pendingG, g)
+				}
+			}
+			a = r.announce(ctx, a, pendingG)
+		}
 		return a, false, nil
 	}
 
@@ -91,11 +103,41 @@ func (r *Responder) open(ctx context.Context, c *Case, reasons []string) (Approv
 		}
 		return Approval{}, false, fmt.Errorf("response: approval store: %w", err)
 	}
-	for _, g := range pendingG {
-		r.em.prepared(a, g)
+	return r.announce(ctx, a, pendingG), true, nil
+}
+
+// announce emits response.prepared per pending action and
+// approval.requested, then marks the record announced. The events' audit
+// ids derive from the approval id, so a re-announcement after a crash
+// between the emissions and the mark repeats the first attempt's ids and a
+// consumer can drop the duplicates. A failed mark is logged: the worst case
+// is one more re-announcement with the same ids.
+func (r *Responder) announce(ctx context.Context, a Approval, pendingG []graded) Approval {
+	for i, g := range pendingG {
+		r.em.prepared(a, g, announceID(a.ApprovalID, i))
 	}
-	r.em.requested(a)
-	return a, true, nil
+	r.em.requested(a, announceID(a.ApprovalID, len(pendingG)))
+	for range maxCASAttempts {
+		cur, ok, err := r.approvals.Get(ctx, a.ApprovalID)
+		if err != nil || !ok {
+			r.log.Warn("response: could not mark approval announced", "approval_id", a.ApprovalID, "error", err)
+			return a
+		}
+		if cur.Announced {
+			return cur
+		}
+		cur.Announced = true
+		err = r.approvals.Update(ctx, cur, cur.Version)
+		if err == nil {
+			cur.Version++
+			return cur
+		}
+		if !errors.Is(err, ErrConflict) {
+			r.log.Warn("response: could not mark approval announced", "approval_id", a.ApprovalID, "error", err)
+			return a
+		}
+	}
+	return a
 }
 
 func (r *Responder) assign(ctx context.Context, a Approval) (who string) {

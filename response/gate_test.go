@@ -691,3 +691,43 @@ func TestHundredConcurrentApprovals(t *testing.T) {
 	assert.Equal(t, n-1, closed)
 	assert.Len(t, e.prod.byType(taxonomy.ApprovalGranted), 1)
 }
+
+// A process that died between creating an approval and emitting its request
+// events: the next Open announces it once, with ids that do not depend on
+// the process, and later Opens emit nothing.
+func TestOpenAnnouncesRecordCreatedBeforeACrash(t *testing.T) {
+	store := NewMemoryApprovals()
+	first := newEnv(t, WithApprovalStore(store))
+	c := testCase("high", act("isolate_endpoint", "h1", 2), act("disable_account", "bob", 0))
+	a, err := first.r.Open(bg, c, nil)
+	require.NoError(t, err)
+	assert.True(t, a.Announced)
+	wantIDs := []string{}
+	for _, ev := range first.prod.all() {
+		wantIDs = append(wantIDs, ev.AuditID)
+		assert.True(t, audit.ValidUUID(ev.AuditID))
+	}
+	require.Len(t, wantIDs, 3)
+
+	// Simulate the crash: the record is stored but was never announced.
+	cur, _, _ := store.Get(bg, a.ApprovalID)
+	cur.Announced = false
+	require.NoError(t, store.Update(bg, cur, cur.Version))
+
+	restarted := newEnv(t, WithApprovalStore(store))
+	again, err := restarted.r.Open(bg, c, nil)
+	require.NoError(t, err)
+	assert.Equal(t, a.ApprovalID, again.ApprovalID)
+	assert.True(t, again.Announced)
+	var gotIDs []string
+	for _, ev := range restarted.prod.all() {
+		gotIDs = append(gotIDs, ev.AuditID)
+	}
+	assert.Equal(t, wantIDs, gotIDs, "the re-announcement repeats the first ids")
+	assert.Equal(t, []taxonomy.EventType{taxonomy.ResponsePrepared, taxonomy.ResponsePrepared, taxonomy.ApprovalRequested},
+		restarted.prod.types())
+
+	_, err = restarted.r.Open(bg, c, nil)
+	require.NoError(t, err)
+	assert.Len(t, restarted.prod.all(), 3, "an announced record is not announced again")
+}

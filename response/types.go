@@ -239,12 +239,16 @@ type Approval struct {
 	EscalationNotified bool `json:"escalation_notified"`
 	// EscalationExhausted is set when a timeout found no re-route left: the
 	// record stays open and decidable but is never timed out again.
-	EscalationExhausted bool                     `json:"escalation_exhausted"`
-	DecidedAt           time.Time                `json:"decided_at,omitzero"`
-	DecidedBy           string                   `json:"decided_by,omitempty"`
-	DecidedRole         Role                     `json:"decided_role,omitempty"`
-	DecisionChannel     taxonomy.ApprovalChannel `json:"decision_channel,omitempty"`
-	DecisionComment     string                   `json:"decision_comment,omitempty"`
+	EscalationExhausted bool `json:"escalation_exhausted"`
+	// Announced is set once response.prepared and approval.requested of the
+	// record were emitted; an Open that finds an unannounced awaiting record
+	// (its creator died first) announces it.
+	Announced       bool                     `json:"announced,omitempty"`
+	DecidedAt       time.Time                `json:"decided_at,omitzero"`
+	DecidedBy       string                   `json:"decided_by,omitempty"`
+	DecidedRole     Role                     `json:"decided_role,omitempty"`
+	DecisionChannel taxonomy.ApprovalChannel `json:"decision_channel,omitempty"`
+	DecisionComment string                   `json:"decision_comment,omitempty"`
 	// Version is the optimistic-concurrency counter the store bumps on every
 	// update.
 	Version int `json:"version"`
