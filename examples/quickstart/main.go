@@ -8,10 +8,10 @@
 package main
 
 import (
-	"io"
-	"log/slog"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"time"
 
