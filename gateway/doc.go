@@ -24,7 +24,10 @@
 //  6. records the call in one routing.tier_selected audit event with the full
 //     LLM context (provider, model, tier, tokens, cost, latency, full 64-hex
 //     SHA-256 hashes of the exact prompt and response), joined to the router's
-//     decision by routing_decision_id.
+//     decision by routing_decision_id. With an evidence store
+//     ([WithEvidenceStore]; an audit/evidence *Store is passed as is) the
+//     pseudonymised prompt and response are stored under the record's audit
+//     id and the record lists their URIs in evidence_refs.
 //
 // The building blocks (detector and classifier wrappers, summariser,
 // redactor, prompt builders, output validator, cost table) are exported as

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/socwarden/warden/audit"
+	"github.com/socwarden/warden/audit/evidence"
 )
 
 // Defaults of the options.
@@ -219,9 +220,17 @@ func WithCallTimeout(d time.Duration) Option {
 
 // WithEvidenceStore stores each call's prompt and response (pseudonymised)
 // as evidence objects and lists their URIs in the audit record's
-// evidence_refs. It needs an audit producer to be useful. The default is no
-// store.
-func WithEvidenceStore(s EvidenceStore) Option { return func(c *config) { c.evidence = s } }
+// evidence_refs. It needs an audit producer to be useful. Pass an
+// audit/evidence *Store directly; a nil one (typed or not) means no store.
+// The default is no store.
+func WithEvidenceStore(s EvidenceStore) Option {
+	return func(c *config) {
+		if st, ok := s.(*evidence.Store); ok && st == nil {
+			s = nil // a typed nil would pass the nil check and panic on Put
+		}
+		c.evidence = s
+	}
+}
 
 // WithTokenEstimator replaces the prompt-size estimate used for routing
 // (TaskContext.ContextTokens when the caller left it 0). This overrides the

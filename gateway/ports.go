@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 
+	"github.com/socwarden/warden/audit/evidence"
 	"github.com/socwarden/warden/router"
 )
 
@@ -64,31 +65,35 @@ type TechniqueCatalog interface {
 	Versions() (attack, atlas string)
 }
 
-// EvidenceKind names what an evidence object holds.
-type EvidenceKind string
+// EvidenceKind names what an evidence object holds. It is audit/evidence's
+// Type, so the port and the store share one vocabulary.
+type EvidenceKind = evidence.Type
 
-// The evidence kinds the gateway stores (the audit/evidence type names).
+// The evidence kinds the gateway stores.
 const (
-	EvidenceLLMPrompt   EvidenceKind = "llm_prompt"
-	EvidenceLLMResponse EvidenceKind = "llm_response"
+	EvidenceLLMPrompt   EvidenceKind = evidence.LLMPrompt
+	EvidenceLLMResponse EvidenceKind = evidence.LLMResponse
 )
 
-// EvidenceRef locates a stored evidence object.
-type EvidenceRef struct {
-	Hash string // lower-case hex SHA-256 of the content
-	URI  string
-}
+// EvidenceRef locates a stored evidence object: the lower-case hex SHA-256
+// of the content and its URI. It is audit/evidence's Ref.
+type EvidenceRef = evidence.Ref
 
 // EvidenceStore keeps full prompts and responses out of audit records: the
 // record carries only their URIs (evidence_refs) and hashes. The content
 // stored is pseudonymised (no real PII values). A failing store never fails
 // a call (the error is logged and the record carries no ref).
+//
+// *evidence.Store (package audit/evidence) implements it, so a host passes
+// its evidence store as is: WithEvidenceStore(store).
 type EvidenceStore interface {
 	Put(ctx context.Context, tenantID, auditID string, kind EvidenceKind, content []byte) (EvidenceRef, error)
 }
 
-// EvidenceFunc adapts a function to EvidenceStore (for example a closure
-// over an audit/evidence Store).
+var _ EvidenceStore = (*evidence.Store)(nil)
+
+// EvidenceFunc adapts a function to EvidenceStore (for example a store that
+// also indexes what it keeps, or a test double).
 type EvidenceFunc func(ctx context.Context, tenantID, auditID string, kind EvidenceKind, content []byte) (EvidenceRef, error)
 
 // Put calls f.

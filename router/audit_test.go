@@ -67,6 +67,8 @@ func TestAuditNilProducerIdentical(t *testing.T) {
 		{TaskType: TaskIOCExtraction, ContextTokens: 150000},
 		{TaskType: TaskInvestigation, AlertSeverity: "high", PreviousConfidence: conf(0.2), ContextTokens: 130000},
 		{TaskType: "custom", TenantID: "t"},
+		{TaskType: TaskIOCExtraction, MinTier: taxonomy.Tier1},
+		{TaskType: TaskIOCExtraction, AlertSeverity: "high", PreviousConfidence: conf(0.9), MinTier: taxonomy.Tier1Plus, ContextTokens: 130000},
 	}
 	for _, health := range []HealthChecker{nil, anthropicDown, fakeHealth{down: map[Provider]bool{ProviderAnthropic: true, ProviderOpenAI: true}}} {
 		base := []Option{}

@@ -3,8 +3,10 @@ package router
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/socwarden/warden/audit"
+	"github.com/socwarden/warden/taxonomy"
 )
 
 var benchTC = TaskContext{TaskType: TaskInvestigation, ContextTokens: 12000, AlertSeverity: "high",
@@ -107,6 +109,25 @@ func BenchmarkSpendReserveSettle(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := g.Settle(bg, res, 0.001); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRouteMinTierEscalation: a floor escalation admitted and counted
+// by a manager, with a producer (the llmgateway's escalated call). The
+// clock moves an hour per escalation, so the budget never runs out.
+func BenchmarkRouteMinTierEscalation(b *testing.B) {
+	p := DefaultEscalationPolicy()
+	p.ConfidenceThreshold, p.MaxEscalationsPerHour = 0.8, 1
+	now := time.Unix(0, 0)
+	m, _ := NewEscalationManager(p, WithClock(func() time.Time { now = now.Add(time.Hour); return now }))
+	r, _ := New(WithEscalationManager(m), WithAuditProducer(discardProducer{}))
+	prev := 0.7
+	tc := TaskContext{TaskType: TaskInvestigation, AlertSeverity: SeverityCritical, PreviousConfidence: &prev, MinTier: taxonomy.Tier1Plus}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Route(context.Background(), tc); err != nil {
 			b.Fatal(err)
 		}
 	}

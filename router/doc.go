@@ -10,7 +10,13 @@
 // else a critical alert needing reasoning lifts the tier to at least tier_1
 // (by [CapabilityRank]); more than 100k context tokens lift tier_0 to tier_1;
 // an earlier confidence below 0.6 on a critical or high alert escalates to
-// tier_1_plus (optionally under an [EscalationManager] budget). The tier's
+// tier_1_plus (optionally under an [EscalationManager] budget); last, the
+// caller's requested minimum tier ([TaskContext.MinTier]) raises the tier to
+// at least that floor. An earlier confidence sent with a tier_1_plus floor
+// is an escalation the caller decided on (for example under its own
+// threshold): the manager admits and counts it exactly as the rule's, so
+// every escalation is counted once, in Route, and a refused one drops the
+// floor. The tier's
 // primary model and parameters come from the [Catalog], which hosts may
 // replace ([WithCatalog], [DecodeCatalog]). Tiers are [taxonomy.ModelTier]
 // values; "tier_1+" is accepted on input, "tier_1_plus" is written.

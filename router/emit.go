@@ -25,6 +25,10 @@ const (
 // the gateway's record of the completed call (= Decision.ID).
 const KeyRoutingDecisionID = audit.KeyRoutingDecisionID
 
+// KeyRequestedMinTier is the routing.tier_selected context key of
+// [TaskContext.MinTier], written only when the caller set one.
+const KeyRequestedMinTier = "requested_min_tier"
+
 // emitter sends events through an optional producer; it never lets the
 // producer change a business result.
 type emitter struct {

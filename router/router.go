@@ -203,6 +203,15 @@ const (
 	tagLargeContext      = "context>100k→tier_1"
 	tagEscalation        = "low_confidence_escalation→tier_1_plus"
 	tagContextExceeds    = "context_exceeds_window"
+	// tagRequestedEscalation: an escalation asked for by MinTier (with a
+	// previous confidence) that the low-confidence rule alone would not
+	// have made.
+	tagRequestedEscalation = "requested_escalation→tier_1_plus"
+	// tagEscalationRefused: the escalation manager refused an escalation
+	// asked for by MinTier, so the floor was dropped.
+	tagEscalationRefused = "requested_escalation_refused"
+	// tagMinTier prefixes the floor that raised the tier.
+	tagMinTier = "requested_min_tier→"
 )
 
 // tags collects reason tags without allocating; arg completes the
@@ -277,12 +286,40 @@ func (r *Router) Route(ctx context.Context, tc TaskContext) (Decision, error) {
 		tg.add(tagLargeContext, "", "")
 	}
 
-	// 5. Low-confidence escalation overrides steps 2-4.
-	if p := tc.PreviousConfidence; p != nil && *p < EscalationConfidenceThreshold &&
-		(tc.AlertSeverity == SeverityCritical || tc.AlertSeverity == SeverityHigh) &&
-		(r.escalation == nil || r.escalation.tryEscalate(*p, tc.AlertSeverity)) {
-		tier = taxonomy.Tier1Plus
-		tg.add(tagEscalation, "", "")
+	// 5. Escalation overrides steps 2-4. It is asked for by the
+	// low-confidence rule, or by a caller sending a previous confidence with
+	// a floor at the escalation tier (whose own policy, e.g. another
+	// threshold, already decided). Either way the manager admits and counts
+	// it here, once: this is the only place an escalation is counted.
+	floor := tc.MinTier
+	if p := tc.PreviousConfidence; p != nil {
+		byRule := *p < EscalationConfidenceThreshold &&
+			(tc.AlertSeverity == SeverityCritical || tc.AlertSeverity == SeverityHigh)
+		byFloor := floor != "" && CapabilityRank(floor) >= CapabilityRank(taxonomy.Tier1Plus)
+		if byRule || byFloor {
+			admitted := r.escalation == nil || r.escalation.tryEscalate(*p, tc.AlertSeverity)
+			switch {
+			case admitted && byRule:
+				tier = taxonomy.Tier1Plus
+				tg.add(tagEscalation, "", "")
+			case admitted:
+				tier = taxonomy.Tier1Plus
+				tg.add(tagRequestedEscalation, "", "")
+			case byFloor:
+				// The budget (or the policy) said no: the floor must not
+				// route around it.
+				floor = ""
+				tg.add(tagEscalationRefused, "", "")
+			}
+		}
+	}
+
+	// 5b. The caller's floor, by capability.
+	if floor != "" {
+		if raised := MoreCapable(tier, floor); raised != tier {
+			tier = raised
+			tg.add(tagMinTier, string(floor), "")
+		}
 	}
 
 	// 6. Primary and parameters.
@@ -464,6 +501,9 @@ func (r *Router) audit(tc *TaskContext, d *Decision, tg *tags, fo *failover) {
 	ev.Context[audit.KeyDegradationLevel] = r.box(string(d.DegradationLevel))
 	if tc.PreviousConfidence != nil {
 		ev.Context["previous_confidence"] = *tc.PreviousConfidence
+	}
+	if tc.MinTier != "" {
+		ev.Context[KeyRequestedMinTier] = r.box(string(tc.MinTier))
 	}
 	if health != nil {
 		ev.Context[audit.KeyProviderHealth] = health

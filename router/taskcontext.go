@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/socwarden/warden/taxonomy"
 )
 
 // Defaults and limits applied by [TaskContext.Normalized].
@@ -50,6 +52,16 @@ type TaskContext struct {
 	RequiresReasoning bool   `json:"requires_reasoning"`
 	// PreviousConfidence is the confidence of an earlier attempt, nil if none.
 	PreviousConfidence *float64 `json:"previous_confidence,omitempty"`
+	// MinTier, when set, is the least capable tier the caller accepts: the
+	// routed tier is raised to it by [CapabilityRank] after every other rule
+	// (the time budget included), and the context-window and
+	// extended-thinking rules then apply to the raised tier as to any other.
+	// "tier_1+" is accepted; tier_2 is rejected, because batch ranks with
+	// tier_0 and could never raise anything. With a PreviousConfidence, a
+	// MinTier of tier_1_plus asks for an escalation: it is admitted and
+	// counted by the router's [EscalationManager] like the low-confidence
+	// rule, and dropped when the manager refuses it.
+	MinTier taxonomy.ModelTier `json:"min_tier,omitempty"`
 	// TenantID, InvestigationID and AlertID are copied to audit records; an
 	// empty tenant is audited as "unknown".
 	TenantID        string `json:"tenant_id,omitempty"`
@@ -89,6 +101,20 @@ func (tc TaskContext) Normalized() (TaskContext, error) {
 	}
 	if p := tc.PreviousConfidence; p != nil && (math.IsNaN(*p) || *p < 0 || *p > 1) {
 		return tc, &InvalidTaskContextError{Field: "previous_confidence", Reason: "must be a finite number in [0, 1]"}
+	}
+	if tc.MinTier != "" {
+		// tierIndex first: the canonical spellings are parsed without the
+		// slice taxonomy's parser builds.
+		if tierIndex(tc.MinTier) < 0 {
+			t, err := taxonomy.ParseModelTier(string(tc.MinTier))
+			if err != nil {
+				return tc, &InvalidTaskContextError{Field: "min_tier", Reason: "unknown tier " + quoteTrunc(string(tc.MinTier))}
+			}
+			tc.MinTier = t
+		}
+		if tc.MinTier == taxonomy.Tier2 {
+			return tc, &InvalidTaskContextError{Field: "min_tier", Reason: "tier_2 (batch) is not a capability floor"}
+		}
 	}
 	return tc, nil
 }

@@ -27,7 +27,7 @@ func TestNormalizedDefaults(t *testing.T) {
 func TestNormalizedKeepsFields(t *testing.T) {
 	in := TaskContext{TaskType: TaskInvestigation, ContextTokens: 150000, TimeBudgetSeconds: 60,
 		AlertSeverity: "critical", TenantTier: "premium", RequiresReasoning: true, PreviousConfidence: conf(0.4),
-		TenantID: "t1", InvestigationID: "inv-1", AlertID: "a-1"}
+		MinTier: taxonomy.Tier1Plus, TenantID: "t1", InvestigationID: "inv-1", AlertID: "a-1"}
 	n, err := in.Normalized()
 	require.NoError(t, err)
 	assert.Equal(t, in, n)
@@ -69,7 +69,10 @@ func TestRouteInvalidTaskContext(t *testing.T) {
 		"time_budget_seconds": {TaskType: TaskInvestigation, TimeBudgetSeconds: -1},
 		"previous_confidence": {TaskType: TaskInvestigation, PreviousConfidence: conf(1.5)},
 		"alert_severity":      {TaskType: TaskInvestigation, AlertSeverity: "urgent"},
+		"min_tier":            {TaskType: TaskInvestigation, MinTier: "tier_9"},
 	}
+	// Batch ranks with tier_0 by capability: as a floor it would be a no-op.
+	cases["min_tier/batch"] = TaskContext{TaskType: TaskInvestigation, MinTier: taxonomy.Tier2}
 	cases["previous_confidence/nan"] = TaskContext{TaskType: TaskInvestigation, PreviousConfidence: conf(math.NaN())}
 	cases["previous_confidence/neg"] = TaskContext{TaskType: TaskInvestigation, PreviousConfidence: conf(-0.1)}
 	cases["task_type/long"] = TaskContext{TaskType: TaskType(strings.Repeat("x", MaxTaskTypeBytes+1))}

@@ -8,11 +8,15 @@
 //
 // The reasoner escalates a weak verdict on a severe alert to a stronger
 // model. The adapter sends that request with the alert severity, the
-// previous confidence and the requested tier; the router's escalation step
-// (a previous confidence below 0.6 on a critical or high alert) routes it to
-// tier_1_plus. Each escalation is counted once, in one place: the router's
+// previous confidence and the requested tier as the router's minimum tier
+// (router.TaskContext.MinTier), so the escalation reaches tier_1_plus
+// whatever threshold the escalation policy uses — not only when the
+// router's own rule (below 0.6 on a critical or high alert) would have
+// escalated. Each escalation is counted once, in one place: the router's
 // EscalationManager, when it routes the escalated request (it checks the
-// budget and records in one step). The orchestrator-side Escalator this
+// policy and the budget and records in one step; if the budget was spent
+// meanwhile the floor is dropped and the call is served at the rules'
+// tier, which the adapter logs). The orchestrator-side Escalator this
 // package provides ([Adapter.Escalator]) only asks the same manager whether
 // to escalate; its RecordEscalation records nothing. Give the router and
 // the adapter the same manager.
@@ -135,7 +139,8 @@ func routerSeverity(s string) string {
 
 // Request is the gateway request for an orchestrator request: the routing
 // context carries the task type, the alert severity, whether the task needs
-// reasoning and — for an escalation — the previous confidence.
+// reasoning and — for an escalation — the previous confidence and the
+// requested tier as the minimum tier.
 func Request(req orchestrator.LLMRequest) gateway.Request {
 	tc := &router.TaskContext{
 		TaskType: router.TaskType(req.TaskType), AlertSeverity: routerSeverity(req.Severity),
@@ -145,12 +150,28 @@ func Request(req orchestrator.LLMRequest) gateway.Request {
 	if p := req.PreviousConfidence; p != nil {
 		v := *p
 		tc.PreviousConfidence = &v
+		tc.MinTier = escalationFloor(req.Tier)
 	}
 	return gateway.Request{
 		AgentID: req.AgentID, TaskType: req.TaskType, SystemPrompt: req.SystemPrompt, UserContent: req.UserContent,
 		TenantID: req.TenantID, Tier: req.Tier, InvestigationID: req.InvestigationID, AlertID: req.AlertID,
 		Routing: tc,
 	}
+}
+
+// escalationFloor is the minimum tier of an escalated request: the tier the
+// node asked for (tier_1_plus when it named none). A tier that is no step
+// up in capability (tier_0, batch) or unknown sets no floor, so an odd tier
+// never fails routing; the router's own escalation rule still applies.
+func escalationFloor(t taxonomy.ModelTier) taxonomy.ModelTier {
+	if t == "" {
+		return taxonomy.Tier1Plus
+	}
+	parsed, err := taxonomy.ParseModelTier(string(t))
+	if err != nil || router.CapabilityRank(parsed) <= router.CapabilityRank(taxonomy.Tier0) {
+		return ""
+	}
+	return parsed
 }
 
 // Complete sends req through the gateway. A quarantined prompt is

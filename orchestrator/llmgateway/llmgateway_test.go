@@ -55,13 +55,20 @@ type stack struct {
 
 func newStack(t *testing.T, answers ...string) *stack {
 	t.Helper()
+	return newStackWithPolicy(t, router.DefaultEscalationPolicy(), answers...)
+}
+
+// newStackWithPolicy is newStack with an escalation policy shared by the
+// router and the adapter.
+func newStackWithPolicy(t *testing.T, policy router.EscalationPolicy, answers ...string) *stack {
+	t.Helper()
 	s := &stack{clock: gatewaytest.NewFakeClock(t0), rec: audit.NewRecorder()}
 	var err error
 	s.em, err = audit.New(s.rec)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.em.Close(bg) })
 	common := []router.Option{router.WithClock(s.clock.Now), router.WithAuditProducer(s.em)}
-	s.manager, err = router.NewEscalationManager(router.DefaultEscalationPolicy(), router.WithClock(s.clock.Now))
+	s.manager, err = router.NewEscalationManager(policy, router.WithClock(s.clock.Now))
 	require.NoError(t, err)
 	s.health, err = router.NewHealthRegistry(common...)
 	require.NoError(t, err)
@@ -256,4 +263,128 @@ func TestRequestMapping(t *testing.T) {
 	assert.Equal(t, 0.4, *r.Routing.PreviousConfidence, "the request owns its copy")
 	assert.True(t, r.Routing.RequiresReasoning)
 	assert.Equal(t, "i", r.Routing.InvestigationID)
+	assert.Equal(t, taxonomy.Tier1Plus, r.Routing.MinTier, "an escalation asks for its tier as the floor")
+}
+
+// Only an escalated request carries a floor; a floor that would be no step
+// up (or an unknown tier) is left out rather than failing routing.
+func TestRequestMinTier(t *testing.T) {
+	prev := 0.5
+	for _, c := range []struct {
+		tier taxonomy.ModelTier
+		prev *float64
+		want taxonomy.ModelTier
+	}{
+		{taxonomy.Tier1Plus, nil, ""},
+		{taxonomy.Tier0, nil, ""},
+		{taxonomy.Tier1Plus, &prev, taxonomy.Tier1Plus},
+		{"tier_1+", &prev, taxonomy.Tier1Plus},
+		{"", &prev, taxonomy.Tier1Plus},
+		{taxonomy.Tier1, &prev, taxonomy.Tier1},
+		{taxonomy.Tier0, &prev, ""},
+		{taxonomy.Tier2, &prev, ""},
+		{"tier_9", &prev, ""},
+	} {
+		r := Request(orchestrator.LLMRequest{TaskType: "investigation", Tier: c.tier, PreviousConfidence: c.prev})
+		assert.Equal(t, c.want, r.Routing.MinTier, "tier %q, previous confidence %v", c.tier, c.prev != nil)
+		_, err := r.Routing.Normalized()
+		assert.NoError(t, err, "the router accepts every floor the adapter sends")
+	}
+}
+
+// Issue 6: with a policy threshold other than the router's 0.6, an
+// escalation still reaches tier_1_plus (the floor, not the 0.6 rule, takes
+// it there) and is counted exactly once — by the router.
+func TestEscalationOtherThresholdReachesTier1PlusOnce(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		threshold  float64
+		confidence string
+		tag        string
+	}{
+		// 0.7 is above the router's 0.6: only the floor escalates.
+		{"threshold 0.8, confidence 0.7", 0.8, "0.7", "requested_escalation→tier_1_plus"},
+		// Both the policy and the router's rule escalate: still one count.
+		{"threshold 0.5, confidence 0.4", 0.5, "0.4", "low_confidence_escalation→tier_1_plus"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := router.DefaultEscalationPolicy()
+			p.ConfidenceThreshold = c.threshold
+			s := newStackWithPolicy(t, p,
+				`{"classification":"suspicious","confidence":`+c.confidence+`,"severity":"critical"}`,
+				`{"classification":"true_positive","confidence":0.95,"severity":"critical"}`)
+			rsn, err := orchestrator.NewReasoner(s.adapter, orchestrator.WithEscalator(s.adapter.Escalator()))
+			require.NoError(t, err)
+			inv := orchestrator.NewInvestigation("inv-7")
+			inv.TenantID, inv.AlertID, inv.Severity = "acme", "a-7", "critical"
+			require.NoError(t, rsn.Execute(bg, inv))
+
+			reqs := s.anthropic.Requests()
+			require.Len(t, reqs, 2)
+			assert.Equal(t, router.ModelSonnet, reqs[0].Model)
+			assert.Equal(t, router.ModelOpus, reqs[1].Model, "the escalation reached the stronger model")
+			assert.True(t, reqs[1].ExtendedThinking)
+			assert.Equal(t, 0.95, inv.Confidence)
+
+			require.Len(t, s.router.contexts, 2)
+			assert.Empty(t, s.router.contexts[0].MinTier, "a first call sets no floor")
+			assert.Equal(t, taxonomy.Tier1Plus, s.router.contexts[1].MinTier)
+			assert.Equal(t, taxonomy.Tier1Plus, s.router.decisions[1].Tier)
+			assert.Equal(t, 1, s.manager.EscalationsThisHour(), "counted exactly once")
+
+			require.NoError(t, s.em.Flush(bg))
+			var routerRecords []audit.Record
+			for _, r := range s.rec.ByType(taxonomy.RoutingTierSelected) {
+				if r.ActorID == router.ActorID {
+					routerRecords = append(routerRecords, r)
+				}
+			}
+			require.Len(t, routerRecords, 2)
+			assert.NotContains(t, routerRecords[0].Context, router.KeyRequestedMinTier)
+			esc := routerRecords[1]
+			assert.Equal(t, "tier_1_plus", esc.Context[router.KeyRequestedMinTier])
+			assert.Equal(t, "tier_1_plus", esc.Context["llm_model_tier"])
+			assert.Equal(t, []any{c.tag}, esc.Decision["constraints_applied"])
+		})
+	}
+}
+
+// spendingEscalator says yes, then spends the rest of the budget before the
+// escalated call is routed: another investigation took the last unit.
+type spendingEscalator struct {
+	orchestrator.Escalator
+	m *router.EscalationManager
+}
+
+func (e spendingEscalator) ShouldEscalate(confidence float64, severity string) bool {
+	ok := e.Escalator.ShouldEscalate(confidence, severity)
+	for e.m.BudgetRemaining() > 0 {
+		e.m.RecordEscalation()
+	}
+	return ok
+}
+
+// The floor does not route around the budget: when it is spent between
+// the reasoner's decision and the routing, the escalated call is served at
+// tier_1 and nothing more is counted.
+func TestEscalationFloorHonoursBudgetRace(t *testing.T) {
+	p := router.DefaultEscalationPolicy()
+	p.ConfidenceThreshold = 0.8
+	s := newStackWithPolicy(t, p,
+		`{"classification":"suspicious","confidence":0.7,"severity":"high"}`,
+		`{"classification":"suspicious","confidence":0.75,"severity":"high"}`)
+	rsn, err := orchestrator.NewReasoner(s.adapter,
+		orchestrator.WithEscalator(spendingEscalator{Escalator: s.adapter.Escalator(), m: s.manager}))
+	require.NoError(t, err)
+	inv := orchestrator.NewInvestigation("inv-8")
+	inv.TenantID, inv.AlertID, inv.Severity = "acme", "a-8", "high"
+	require.NoError(t, rsn.Execute(bg, inv))
+
+	reqs := s.anthropic.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, router.ModelSonnet, reqs[1].Model, "budget spent: no tier_1_plus")
+	assert.False(t, reqs[1].ExtendedThinking)
+	assert.Equal(t, taxonomy.Tier1, s.router.decisions[1].Tier)
+	assert.Contains(t, s.router.decisions[1].Reason, "requested_escalation_refused")
+	assert.Equal(t, router.DefaultMaxEscalationsPerHour, s.manager.EscalationsThisHour(), "nothing counted past the budget")
 }
