@@ -239,7 +239,7 @@ func TestKillRestartExactlyOnce(t *testing.T) {
 		case <-progress:
 		case out := <-done:
 			t.Fatalf("final processor stopped early: %v", out.err)
-		case <-time.After(30 * time.Second):
+		case <-time.After(90 * time.Second):
 			t.Fatal("the final processor made no progress")
 		}
 	}
@@ -368,7 +368,7 @@ func TestReroutesAndSkips(t *testing.T) {
 		case <-progress:
 		case out := <-done:
 			t.Fatalf("stopped early: %v", out.err)
-		case <-time.After(30 * time.Second):
+		case <-time.After(90 * time.Second):
 			t.Fatalf("no progress: %+v", p.Stats())
 		}
 	}
@@ -434,7 +434,7 @@ func TestTimerCheckpoints(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background()) }()
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(90 * time.Second)
 	for p.Stats().Checkpoints < 5 {
 		select {
 		case <-progress:
@@ -524,7 +524,7 @@ func TestTwoProcessorsRebalance(t *testing.T) {
 		prod.emit(t, 20)
 		select {
 		case <-p2progress:
-		case <-time.After(30 * time.Second):
+		case <-time.After(90 * time.Second):
 			t.Fatal("the second processor never committed")
 		}
 	}
@@ -539,7 +539,7 @@ func TestTwoProcessorsRebalance(t *testing.T) {
 		case <-p2progress:
 		case out := <-p2done:
 			t.Fatalf("stopped: %v", out.err)
-		case <-time.After(30 * time.Second):
+		case <-time.After(90 * time.Second):
 			t.Fatal("no progress")
 		}
 	}
@@ -587,7 +587,7 @@ func TestKillWithAnotherInstanceTakingOver(t *testing.T) {
 	_, victimDone, victim := start(t, seeds, nil, 1, nil, WithTransactionalID("victim"), short)
 	feed := time.NewTicker(10 * time.Millisecond)
 	defer feed.Stop()
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(90 * time.Second)
 	for victimDone != nil {
 		select {
 		case out := <-victimDone:
@@ -607,7 +607,7 @@ func TestKillWithAnotherInstanceTakingOver(t *testing.T) {
 		case <-survivorProgress:
 		case out := <-survivorDone:
 			t.Fatalf("survivor stopped: %v", out.err)
-		case <-time.After(30 * time.Second):
+		case <-time.After(90 * time.Second):
 			t.Fatal("no progress")
 		}
 	}
