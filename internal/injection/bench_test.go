@@ -8,7 +8,7 @@ import (
 
 // prompt4K builds a 4 KB prompt from the labelled samples of the given
 // kinds.
-func prompt4K(b *testing.B, kinds ...string) string {
+func prompt4K(b testing.TB, kinds ...string) string {
 	var sb strings.Builder
 	for sb.Len() < 4096 {
 		for _, s := range loadSamples(b, "testdata/eval/devset.jsonl") {

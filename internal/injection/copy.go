@@ -2,6 +2,8 @@ package injection
 
 import (
 	"encoding/base64"
+	"encoding/binary"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,13 +66,12 @@ type matchingCopy struct {
 func MatchingCopy(text string) string { return buildCopy(text).text }
 
 func buildCopy(text string) matchingCopy {
-	var f folder
-	f.b.Grow(len(text) + 16)
+	f := folder{b: make([]byte, 0, len(text)+16)}
 	f.fold(text)
-	mainLen := f.b.Len()
+	mainLen := len(f.b)
 	attempts := 0
 	f.appendSegments(text, encodedLevels, &attempts)
-	return matchingCopy{text: f.b.String(), mainLen: mainLen, hidden: f.hidden, breaks: f.breaks}
+	return matchingCopy{text: string(f.b), mainLen: mainLen, hidden: f.hidden, breaks: f.breaks}
 }
 
 // appendSegments appends the decoded base64 runs of s (and, levels
@@ -79,37 +80,50 @@ func (f *folder) appendSegments(s string, levels int, attempts *int) {
 	if levels == 0 {
 		return
 	}
-	for i := 0; i < len(s); {
-		if !isEncodedByte(s[i]) {
-			i++
+	// Only maximal runs of at least minEncodedRun encoded bytes matter, and
+	// such a run starting at or after i covers i+minEncodedRun-1: probing
+	// there skips most text without looking at every byte. Invariant: i is 0
+	// or s[i-1] is not an encoded byte, so no run crosses i.
+	for i := 0; i+minEncodedRun <= len(s); {
+		p := i + minEncodedRun - 1
+		if !encodedByte[s[p]] {
+			i = p + 1
 			continue
 		}
-		j := i
-		for j < len(s) && isEncodedByte(s[j]) {
-			j++
+		start := p
+		for start > i && encodedByte[s[start-1]] {
+			start--
 		}
-		runEnd := j
+		runEnd := p
+		for runEnd < len(s) && encodedByte[s[runEnd]] {
+			runEnd++
+		}
+		if runEnd-start < minEncodedRun {
+			i = runEnd + 1 // s[runEnd] is not an encoded byte
+			continue
+		}
+		j := runEnd
 		for k := 0; k < 2 && j < len(s) && s[j] == '='; k++ {
 			j++
 		}
-		run := s[i:runEnd]
-		i = j
-		if len(run) < minEncodedRun || j-(runEnd-len(run)) > maxEncodedRun {
-			continue
-		}
-		if len(run)%4 == 1 {
+		run := s[start:runEnd]
+		i = j // s[j-1] is the run's end or '=': not an encoded byte
+		if j-start > maxEncodedRun || len(run)%4 == 1 {
 			continue
 		}
 		if *attempts >= maxDecodeAttempts {
 			return
 		}
 		*attempts++
-		decoded, ok := decodeSegment(run)
+		decoded, ok := f.decodeSegment(run)
 		if !ok {
 			continue
 		}
-		f.breaks = append(f.breaks, f.b.Len())
-		f.b.WriteByte('\n')
+		if !f.lower {
+			f.breaks = append(f.breaks, len(f.b))
+		}
+		f.seps = append(f.seps, len(f.b))
+		f.b = append(f.b, '\n')
 		f.fold(decoded)
 		f.appendSegments(decoded, levels-1, attempts)
 	}
@@ -120,15 +134,26 @@ func isEncodedByte(c byte) bool {
 		c == '+' || c == '/' || c == '_' || c == '-'
 }
 
+// encodedByte is isEncodedByte as a table, for the per-byte loops.
+var encodedByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isEncodedByte(byte(c))
+	}
+	return t
+}()
+
 // decodeSegment decodes one unpadded base64 run and keeps it only when it is
-// readable text.
-func decodeSegment(run string) (string, bool) {
+// readable text. Runs that do not decode to text (most: words, hashes,
+// identifiers) cost no allocation.
+func (f *folder) decodeSegment(run string) (string, bool) {
 	enc := base64.RawStdEncoding
 	if strings.ContainsAny(run, "-_") {
 		enc = base64.RawURLEncoding
 	}
-	raw, err := enc.DecodeString(run)
-	if err != nil || len(raw) == 0 || !utf8.Valid(raw) {
+	f.dec = slices.Grow(f.dec[:0], enc.DecodedLen(len(run)))[:enc.DecodedLen(len(run))]
+	n, err := enc.Decode(f.dec, []byte(run))
+	raw := f.dec[:n]
+	if err != nil || n == 0 || !utf8.Valid(raw) {
 		return "", false
 	}
 	total, printable := 0, 0
@@ -144,14 +169,26 @@ func decodeSegment(run string) (string, bool) {
 	return string(raw), true
 }
 
-// folder writes fold(urldecode(s)) into a builder and records where line
-// breaks were (the copy maps them to spaces, as the reference does; the
-// Warden detectors need them back) and how often folding undid something that
-// only makes sense as obfuscation.
+// folder writes fold(urldecode(s)) into b and records where line breaks
+// were (the copy maps them to spaces, as the reference does; the Warden
+// detectors need them back) and how often folding undid something that only
+// makes sense as obfuscation.
+//
+// With lower set it writes the form the detectors read directly, in the same
+// pass: ASCII letters lower-cased and line breaks kept as "\n" (what
+// lowerCopy derives from the plain copy); breaks are then not recorded.
 type folder struct {
-	b      strings.Builder
-	breaks []int // offsets in b of runes that were line breaks
+	b      []byte
+	lower  bool
+	breaks []int  // offsets in b of runes that were line breaks (plain form only)
+	seps   []int  // offsets in b of the "\n" before each decoded segment
+	dec    []byte // decodeSegment's buffer
 	hidden int
+	// foldsToASCII: one of the two non-ASCII runes RE2's (?i) folds onto an
+	// ASCII letter was written (KELVIN SIGN → k, LATIN SMALL LETTER LONG S →
+	// s; TestRE2FoldsOnlyTwoRunesOntoASCII pins that there are no others).
+	// Such a copy skips the prefilters.
+	foldsToASCII bool
 }
 
 // Kinds of the last rune written, for the obfuscation count.
@@ -161,13 +198,77 @@ const (
 	lastMappedLetter
 )
 
+// foldClass sorts ASCII bytes for fold: plain bytes are copied (lower-cased
+// in the lower form) in runs; the others need a look.
+var foldClass = func() (t [256]uint8) {
+	for c := 0x80; c < 256; c++ {
+		t[c] = foldNonASCII
+	}
+	for _, c := range "+%\n\r\v\f\t" {
+		t[c] = foldSpecial
+	}
+	return t
+}()
+
+const (
+	foldPlain = iota
+	foldSpecial
+	foldNonASCII
+)
+
+// asciiLowerByte lower-cases an ASCII letter.
+func asciiLowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// breakByte is what a line break becomes.
+func (f *folder) breakByte() byte {
+	if f.lower {
+		return '\n'
+	}
+	f.breaks = append(f.breaks, len(f.b))
+	return ' '
+}
+
+func (f *folder) letter(c byte) byte {
+	if f.lower {
+		return asciiLowerByte(c)
+	}
+	return c
+}
+
 func (f *folder) fold(s string) {
 	last := lastOther
 	gap := false // a Cf/Mn rune was dropped right after an ASCII letter
 	for i := 0; i < len(s); {
 		c := s[i]
+		if foldClass[c] == foldPlain {
+			// A run of bytes copied as they are (lower-cased in the lower
+			// form); only its first letter can follow a dropped rune.
+			j := i
+			for j < len(s) && foldClass[s[j]] == foldPlain {
+				j++
+			}
+			if gap && isASCIILetter(c) {
+				f.hidden++
+			}
+			n := len(f.b)
+			f.b = append(f.b, s[i:j]...)
+			if f.lower {
+				lowerASCII(f.b[n:])
+			}
+			last, gap = lastOther, false
+			if isASCIILetter(s[j-1]) {
+				last = lastASCIILetter
+			}
+			i = j
+			continue
+		}
 		if c == '+' {
-			f.b.WriteByte(' ')
+			f.b = append(f.b, ' ')
 			last, gap = lastOther, false
 			i++
 			continue
@@ -179,7 +280,7 @@ func (f *folder) fold(s string) {
 				}
 				// Decoded characters are printable ASCII, which folding leaves
 				// alone.
-				f.b.WriteByte(v)
+				f.b = append(f.b, f.letter(v))
 				last, gap = lastOther, false
 				i += 3
 				continue
@@ -188,20 +289,13 @@ func (f *folder) fold(s string) {
 		if c < utf8.RuneSelf {
 			switch c {
 			case '\n', '\r', '\v', '\f':
-				f.breaks = append(f.breaks, f.b.Len())
-				c = ' '
+				c = f.breakByte()
 			case '\t':
 				c = ' '
 			}
-			if isASCIILetter(c) {
-				if gap {
-					f.hidden++
-				}
-				last = lastASCIILetter
-			} else {
-				last = lastOther
-			}
-			f.b.WriteByte(c)
+			// '%' not starting an escape is the only letter-less case left.
+			last = lastOther
+			f.b = append(f.b, c)
 			gap = false
 			i++
 			continue
@@ -210,17 +304,18 @@ func (f *folder) fold(s string) {
 		i += size
 		switch {
 		case r == utf8.RuneError && size == 1:
-			f.b.WriteRune(utf8.RuneError)
+			f.b = utf8.AppendRune(f.b, utf8.RuneError)
 			last, gap = lastOther, false
 		case unicode.In(r, unicode.Cf, unicode.Mn):
 			if last == lastASCIILetter {
 				gap = true
 			}
 		case unicode.IsSpace(r):
+			b := byte(' ')
 			if r == 0x85 || r == 0x2028 || r == 0x2029 {
-				f.breaks = append(f.breaks, f.b.Len())
+				b = f.breakByte()
 			}
-			f.b.WriteByte(' ')
+			f.b = append(f.b, b)
 			last, gap = lastOther, false
 		default:
 			a, mapped := confusables[r]
@@ -228,7 +323,10 @@ func (f *folder) fold(s string) {
 				a, mapped = r-0xFEE0, true
 			}
 			if !mapped {
-				f.b.WriteRune(r)
+				if r == '\u212a' || r == '\u017f' {
+					f.foldsToASCII = true
+				}
+				f.b = utf8.AppendRune(f.b, r)
 				last, gap = lastOther, false
 				continue
 			}
@@ -240,9 +338,26 @@ func (f *folder) fold(s string) {
 			} else {
 				last = lastOther
 			}
-			f.b.WriteByte(byte(a))
+			f.b = append(f.b, f.letter(byte(a)))
 			gap = false
 		}
+	}
+}
+
+// lowerASCII lower-cases the ASCII letters of b in place, eight bytes at a
+// time where it can (b holds no byte ≥ 0x80 there: plain runs only).
+func lowerASCII(b []byte) {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// For bytes < 0x80: high bit of (x + 0x3f) set ⇔ byte ≥ 'A';
+		// of (x + 0x25) set ⇔ byte ≥ '[' ('Z'+1).
+		const ones = 0x0101010101010101
+		upper := ((x + ones*(0x80-'A')) &^ (x + ones*(0x80-'Z'-1))) & (ones * 0x80)
+		binary.LittleEndian.PutUint64(b[i:], x|upper>>2)
+	}
+	for ; i < len(b); i++ {
+		b[i] = asciiLowerByte(b[i])
 	}
 }
 

@@ -19,7 +19,12 @@
 //     heuristic.
 //
 // Result.Risk is the higher of the two mappings. The original text is never
-// modified. All matching is linear-time: a keyword prefilter and hand-written
-// scanners do the work, and the plain RE2 formulation of every rule is kept in
-// the tests as the oracle the fast path is fuzzed against.
+// modified. All matching is linear-time and mostly regex-free: one pass
+// builds the lower-cased matching copy, one tokenizer pass looks every word
+// up in an index of the rule words (which also tells which rules and which
+// reference patterns can match at all), the phrase rules are evaluated over
+// word positions as bit sets, hand-written scanners find the markers, and a
+// reference regex runs only where its words occur. The plain RE2 formulation
+// of every rule is kept in the tests as the oracle the fast path is fuzzed
+// against.
 package injection

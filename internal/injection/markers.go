@@ -120,6 +120,9 @@ func findLlamaMarker(s string) bool {
 
 // findHeading: (?m)^ *#{1,6} *(?:alts) *[:#]* *$
 func findHeading(s string, alts []string) bool {
+	if strings.IndexByte(s, '#') < 0 {
+		return false
+	}
 	return lineStarts(s, func(i int) bool {
 		i = skipSpaces(s, i)
 		j := skipByte(s, i, '#')
@@ -145,6 +148,9 @@ func findHeading(s string, alts []string) bool {
 
 // findLineLabel: (?m)^ *(?:alts) *:
 func findLineLabel(s string, alts []string) bool {
+	if strings.IndexByte(s, ':') < 0 {
+		return false
+	}
 	return lineStarts(s, func(i int) bool {
 		i = skipSpaces(s, i)
 		for _, a := range alts {
@@ -158,20 +164,23 @@ func findLineLabel(s string, alts []string) bool {
 	})
 }
 
-func isOpenBracket(c byte) bool  { return c == '[' || c == '<' || c == '{' }
 func isCloseBracket(c byte) bool { return c == ']' || c == '>' || c == '}' }
 
 // findBracketRole: [\[<{] *(?:alts) *[\]>}]
 func findBracketRole(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isOpenBracket(s[i]) {
-			continue
-		}
-		j := skipSpaces(s, i+1)
-		for _, a := range bracketRoles {
-			if strings.HasPrefix(s[j:], a) {
-				if k := skipSpaces(s, j+len(a)); k < len(s) && isCloseBracket(s[k]) {
-					return true
+	for _, open := range "[<{" {
+		for off := 0; ; {
+			i := strings.IndexByte(s[off:], byte(open))
+			if i < 0 {
+				break
+			}
+			off += i + 1
+			j := skipSpaces(s, off)
+			for _, a := range bracketRoles {
+				if strings.HasPrefix(s[j:], a) {
+					if k := skipSpaces(s, j+len(a)); k < len(s) && isCloseBracket(s[k]) {
+						return true
+					}
 				}
 			}
 		}
@@ -243,27 +252,30 @@ func findFenceRole(s string) bool {
 	}
 }
 
-func isRuleByte(c byte) bool {
-	return c == '-' || c == '=' || c == '*' || c == '_' || c == '~' || c == '"' || c == '\'' || c == '#'
-}
-
 // findRuleLine: (?:-{3}|={3}|\*{3}|_{3}|~{3}|"{3}|'{3}|#{3}) *(?:alts)\b —
 // the last three characters of a run of one rule character, then the word.
+// Every place holding three rule characters in a row is tried.
 func findRuleLine(s string) bool {
-	for i := 0; i+3 <= len(s); i++ {
-		c := s[i]
-		if !isRuleByte(c) || s[i+1] != c || s[i+2] != c {
-			continue
-		}
-		j := skipSpaces(s, i+3)
-		for _, a := range ruleWords {
-			if strings.HasPrefix(s[j:], a) && wordEnds(s, j+len(a)) {
-				return true
+	for _, triple := range ruleTriples {
+		for off := 0; ; {
+			i := strings.Index(s[off:], triple)
+			if i < 0 {
+				break
+			}
+			off += i + 1
+			j := skipSpaces(s, off-1+len(triple))
+			for _, a := range ruleWords {
+				if strings.HasPrefix(s[j:], a) && wordEnds(s, j+len(a)) {
+					return true
+				}
 			}
 		}
 	}
 	return false
 }
+
+// ruleTriples are the runs findRuleLine looks for.
+var ruleTriples = []string{"---", "===", "***", "___", "~~~", `"""`, "'''", "###"}
 
 // findMarkdownImage: !\[[^\]\n]*\]\(https?://[^)\s]*\?[^)\s]*=
 func findMarkdownImage(s string) bool {

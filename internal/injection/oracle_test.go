@@ -255,7 +255,7 @@ func oracleRuleWord(w string) bool {
 // every text (no prefilter), regex phrase rules and markers.
 func oracleScan(text string) Result {
 	copyText, low, mainLen := oracleCopy(text)
-	ref := scanReference(copyText, low, true)
+	ref := scanReference(copyText, low, nil, true, refSeen{})
 	wh := wardenHits{
 		phrasePlain:  make([]bool, len(phraseRules)),
 		phraseHidden: make([]bool, len(phraseRules)),
@@ -281,4 +281,48 @@ func oracleScan(text string) Result {
 		}
 	}
 	return combine(ref, wh, buildCopy(text).hidden)
+}
+
+// ---- the plain derivation of the lowered copy ----
+
+// The fast path builds the lowered copy in one pass (folder.lowered); these
+// derive it from the plain copy, as the reference would, for the
+// differential tests.
+
+// lowerCopy returns the copy with ASCII letters lower-cased and the original
+// line breaks restored, and whether the prefilters must be bypassed.
+func lowerCopy(mc matchingCopy) (string, bool) {
+	b := []byte(mc.text)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	for _, i := range mc.breaks {
+		b[i] = '\n'
+	}
+	return string(b), foldsToASCII(mc.text)
+}
+
+// asciiLower lower-cases ASCII letters only (RE2's (?i) on ASCII).
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// foldsToASCII reports whether s holds one of the two non-ASCII runes that
+// RE2's (?i) matching folds onto an ASCII letter (KELVIN SIGN → k, LATIN
+// SMALL LETTER LONG S → s). Such text skips the prefilters.
+func foldsToASCII(s string) bool {
+	return strings.Contains(s, "\u212a") || strings.Contains(s, "\u017f")
 }

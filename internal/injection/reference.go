@@ -3,6 +3,7 @@ package injection
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,7 +58,7 @@ type refPattern struct {
 	// lowRe is the same pattern, lower-cased and without (?i), for the
 	// ASCII-lower-cased copy. Without case folding RE2 can jump to literal
 	// prefixes; the two agree on every text without the two non-ASCII runes
-	// that (?i) folds onto ASCII letters (see foldsToASCII).
+	// that (?i) folds onto ASCII letters (see folder.foldsToASCII).
 	lowRe *regexp.Regexp
 	// first returns the offset of the first place the pattern can match in
 	// a lower-cased copy (or in one rewritten from it by earlier patterns),
@@ -133,58 +134,173 @@ func Patterns() []Pattern {
 // Word sequences for the prefilters, in the notation of seqIndex, each
 // behind a guard on its rarest literal (a cheap Contains that rules most
 // texts out).
-var refPrefilters = [len(patternTable)]func(string) int{
-	func(l string) int { return guarded(l, "now", "you", " ", "are", " ", "now") },
-	func(l string) int { return guarded(l, "pretend", "pretend", " ", "you", " ", "are") },
-	func(l string) int { return guarded(l, "play", "role", "?", "play", " ", "as") },
-	func(l string) int { return guarded(l, "act", "act", " ", "as", " ", "a|if") },
-	func(l string) int {
-		return guarded(l, "instruction", "ignore", " ", "previous|all|your|the above", " ", "instruction")
-	},
-	func(l string) int {
-		return guarded(l, "disregard", "disregard", " ", "your|all|the|previous", " ", "instruction|rule|prompt")
-	},
-	func(l string) int {
-		return guarded(l, "override", "override", " ", "your", " ", "instruction|rule|guideline")
-	},
-	func(l string) int { return guarded(l, "forget", "forget", " ", "everything|all|your", " ") },
-	func(l string) int {
-		if guarded(l, "anything", "do", " ", "anything", " ", "now") < 0 {
-			return -1
-		}
-		return strings.Index(l, "dan")
-	},
-	func(l string) int { return strings.Index(l, "jailbreak") },
-	func(l string) int { return guarded(l, "anything", "do", " ", "anything", " ", "now") },
-	func(l string) int {
-		return guarded(l, "prompt", "print|show|reveal|repeat|output", " ", "your system|system", " ", "prompt")
-	},
-	func(l string) int {
-		return guarded(l, "instruction", "what", " ", "is|are", " ", "your system instruction|your instruction")
-	},
-	func(l string) int {
-		return guarded(l, "developer", "enter|enable|activate", " ", "developer", " ", "mode")
-	},
+var refPrefilters = func() [len(patternTable)]func(string) int {
+	g := func(guard string, elems ...string) func(string) int { return compileSeq(guard, elems...).index }
+	doAnythingNow := g("anything", "do", " ", "anything", " ", "now")
+	return [len(patternTable)]func(string) int{
+		g("now", "you", " ", "are", " ", "now"),
+		g("pretend", "pretend", " ", "you", " ", "are"),
+		g("play", "role", "?", "play", " ", "as"),
+		g("act", "act", " ", "as", " ", "a|if"),
+		g("instruction", "ignore", " ", "previous|all|your|the above", " ", "instruction"),
+		g("disregard", "disregard", " ", "your|all|the|previous", " ", "instruction|rule|prompt"),
+		g("override", "override", " ", "your", " ", "instruction|rule|guideline"),
+		g("forget", "forget", " ", "everything|all|your", " "),
+		func(l string) int {
+			if doAnythingNow(l) < 0 {
+				return -1
+			}
+			return strings.Index(l, "dan")
+		},
+		func(l string) int { return strings.Index(l, "jailbreak") },
+		doAnythingNow,
+		g("prompt", "print|show|reveal|repeat|output", " ", "your system|system", " ", "prompt"),
+		g("instruction", "what", " ", "is|are", " ", "your system instruction|your instruction"),
+		g("developer", "enter|enable|activate", " ", "developer", " ", "mode"),
+	}
+}()
+
+// refNeeds lists, for each reference pattern, what the lower-cased copy's
+// tokens (maximal runs of \w) must hold for the pattern to match: groups of
+// words ("a|b": one of them as a whole token) and adjacent pairs of groups
+// ("a|b>c": a token of the first group, then only \s characters, then a
+// token of the second). They are the pattern's words that stand between
+// white space or word boundaries on both sides. It is a necessary condition
+// only, checked before the prefilters; the tokenizer records these words and
+// pairs as it reads the copy.
+var refNeeds = [len(patternTable)][]string{
+	{"are>now"},    // you\s+are\s+now\b
+	{"you>are"},    // pretend\s+you\s+are\b ("pretend" may end a longer word)
+	{"as"},         // role[\s-]?play\s+as\b
+	{"as>a|an|if"}, // act\s+as\s+(?:a|an|if)\b
+	{"previous|all|your|above>instruction|instructions"},
+	{"your|all|the|previous>instruction|instructions|rule|rules|prompt"},
+	{"your>instruction|instructions|rule|rules|guideline|guidelines"},
+	{"everything|all|your"},         // forget\s+(?:everything|all|your)\s+…
+	{"dan", "anything"},             // \bDAN\b.*Do\s+Anything\s+Now ("do" may end a word, "now" start one)
+	{"jailbreak"},                   // \bjailbreak\b
+	{"do>anything", "anything>now"}, // \bDo\s+Anything\s+Now\b
+	{"system>prompt"},               // (?:print|…)\s+(?:your\s+)?system\s+prompt\b
+	{"is|are>your", "instruction|instructions"},
+	{"developer>mode"}, // (?:enter|enable|activate)\s+developer\s+mode\b
 }
 
-// guarded is seqIndex behind a Contains check of one of its literals.
-func guarded(low, guard string, elems ...string) int {
-	if !strings.Contains(low, guard) {
+// refNeed is refNeeds compiled: word groups as masks over referenceWords,
+// pairs as indexes into refPairs.
+type refNeed struct {
+	groups []uint64
+	pairs  uint64 // bit per refPairs entry
+}
+
+// refPair is an adjacent pair of word groups.
+type refPair struct{ first, second uint64 }
+
+// referenceWords are the words of refNeeds, each once.
+var referenceWords, refPairs, refNeedsCompiled = func() ([]string, []refPair, [len(patternTable)]refNeed) {
+	var words []string
+	var pairs []refPair
+	var needs [len(patternTable)]refNeed
+	group := func(g string) uint64 {
+		var m uint64
+		for w := range strings.SplitSeq(g, "|") {
+			k := slices.Index(words, w)
+			if k < 0 {
+				k = len(words)
+				words = append(words, w)
+			}
+			m |= 1 << k
+		}
+		return m
+	}
+	for i, conds := range refNeeds {
+		for _, c := range conds {
+			a, b, pair := strings.Cut(c, ">")
+			if !pair {
+				needs[i].groups = append(needs[i].groups, group(a))
+				continue
+			}
+			p := refPair{group(a), group(b)}
+			k := slices.Index(pairs, p)
+			if k < 0 {
+				k = len(pairs)
+				pairs = append(pairs, p)
+			}
+			needs[i].pairs |= 1 << k
+		}
+	}
+	if len(words) > 64 || len(pairs) > 64 {
+		panic("injection: too many reference words or pairs")
+	}
+	return words, pairs, needs
+}()
+
+// refSeen is what the tokenizer found of referenceWords and refPairs.
+type refSeen struct {
+	words, pairs uint64
+}
+
+// mayMatch reports whether reference pattern i can match a copy whose
+// tokens hold what seen says.
+func mayMatch(i int, seen refSeen) bool {
+	n := &refNeedsCompiled[i]
+	if seen.pairs&n.pairs != n.pairs {
+		return false
+	}
+	for _, g := range n.groups {
+		if seen.words&g == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// seqPattern is an element sequence for the prefilters behind a Contains
+// check of one of its literals (the guard, which rules most texts out).
+//
+// An element is " " (one or more RE2 \s characters), "?" (at most one
+// white-space character or hyphen) or literal alternatives separated by
+// "|"; inside an alternative a space stands for one or more white-space
+// characters. Word boundaries are ignored, which makes the test a superset
+// of the regex.
+type seqPattern struct {
+	guard string
+	elems []seqElem
+}
+
+type seqElem struct {
+	kind byte       // ' ', '?' or 'w' (alternatives)
+	alts [][]string // kind 'w': each alternative's words
+}
+
+func compileSeq(guard string, elems ...string) *seqPattern {
+	p := &seqPattern{guard: guard}
+	for _, e := range elems {
+		switch e {
+		case " ", "?":
+			p.elems = append(p.elems, seqElem{kind: e[0]})
+		default:
+			el := seqElem{kind: 'w'}
+			for alt := range strings.SplitSeq(e, "|") {
+				el.alts = append(el.alts, strings.Split(alt, " "))
+			}
+			p.elems = append(p.elems, el)
+		}
+	}
+	if p.elems[0].kind != 'w' {
+		panic("injection: a prefilter sequence must start with words")
+	}
+	return p
+}
+
+// index returns the smallest offset at which low contains the sequence, or
+// -1.
+func (p *seqPattern) index(low string) int {
+	if !strings.Contains(low, p.guard) {
 		return -1
 	}
-	return seqIndex(low, elems...)
-}
-
-// seqIndex returns the smallest offset at which low contains the element
-// sequence elems, or -1. An element is " " (one or more RE2 \s characters),
-// "?" (at most one white-space character or hyphen) or literal alternatives
-// separated by "|"; inside an alternative a space stands for one or more
-// white-space characters. Word boundaries are ignored, which makes the test a
-// superset of the regex.
-func seqIndex(low string, elems ...string) int {
 	best := -1
-	for alt := range strings.SplitSeq(elems[0], "|") {
-		head, _, _ := strings.Cut(alt, " ")
+	for _, alt := range p.elems[0].alts {
+		head := alt[0]
 		for off := 0; best < 0 || off < best; {
 			i := strings.Index(low[off:], head)
 			if i < 0 {
@@ -194,7 +310,7 @@ func seqIndex(low string, elems ...string) int {
 			if best >= 0 && start >= best {
 				break
 			}
-			if end, ok := matchAlt(low, start, alt); ok && seqAt(low, end, elems[1:]) {
+			if end, ok := matchWords(low, start, alt); ok && seqAt(low, end, p.elems[1:]) {
 				best = start
 				break
 			}
@@ -204,22 +320,22 @@ func seqIndex(low string, elems ...string) int {
 	return best
 }
 
-func seqAt(low string, pos int, elems []string) bool {
+func seqAt(low string, pos int, elems []seqElem) bool {
 	if len(elems) == 0 {
 		return true
 	}
-	switch e := elems[0]; e {
-	case " ":
+	switch e := &elems[0]; e.kind {
+	case ' ':
 		j := skipSpace(low, pos)
 		return j > pos && seqAt(low, j, elems[1:])
-	case "?":
+	case '?':
 		if pos < len(low) && (isRE2Space(low[pos]) || low[pos] == '-') && seqAt(low, pos+1, elems[1:]) {
 			return true
 		}
 		return seqAt(low, pos, elems[1:])
 	default:
-		for alt := range strings.SplitSeq(e, "|") {
-			if end, ok := matchAlt(low, pos, alt); ok && seqAt(low, end, elems[1:]) {
+		for _, alt := range e.alts {
+			if end, ok := matchWords(low, pos, alt); ok && seqAt(low, end, elems[1:]) {
 				return true
 			}
 		}
@@ -227,24 +343,23 @@ func seqAt(low string, pos int, elems []string) bool {
 	}
 }
 
-// matchAlt matches one alternative at pos, a space in alt standing for one
-// or more white-space characters.
-func matchAlt(low string, pos int, alt string) (int, bool) {
-	for {
-		word, rest, more := strings.Cut(alt, " ")
-		if !strings.HasPrefix(low[pos:], word) {
+// matchWords matches one alternative's words at pos, with one or more
+// white-space characters between them.
+func matchWords(low string, pos int, words []string) (int, bool) {
+	for k, w := range words {
+		if k > 0 {
+			j := skipSpace(low, pos)
+			if j == pos {
+				return 0, false
+			}
+			pos = j
+		}
+		if !strings.HasPrefix(low[pos:], w) {
 			return 0, false
 		}
-		pos += len(word)
-		if !more {
-			return pos, true
-		}
-		j := skipSpace(low, pos)
-		if j == pos {
-			return 0, false
-		}
-		pos, alt = j, rest
+		pos += len(w)
 	}
+	return pos, true
 }
 
 func skipSpace(s string, pos int) int {
@@ -259,13 +374,6 @@ func isRE2Space(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
-// foldsToASCII reports whether s holds one of the two non-ASCII runes that
-// RE2's (?i) matching folds onto an ASCII letter (KELVIN SIGN → k, LATIN
-// SMALL LETTER LONG S → s). Such text skips the prefilters.
-func foldsToASCII(s string) bool {
-	return strings.Contains(s, "\u212a") || strings.Contains(s, "\u017f")
-}
-
 // referenceScan is the reference detector on one matching copy.
 type referenceScan struct {
 	detections []string // labels in detection order (sequential rewriting)
@@ -273,26 +381,38 @@ type referenceScan struct {
 }
 
 // scanReference runs both reference procedures on a matching copy. low is
-// the ASCII-lower-cased copy with line breaks restored, used by the
-// prefilters. When exact is true the prefilters are bypassed and the (?i)
-// regexes run on the whole copy; otherwise only candidate patterns run, as
-// lower-case regexes on the lower-cased copy from just before the first
-// place they can match.
-func scanReference(text, low string, exact bool) referenceScan {
+// the ASCII-lower-cased copy with line breaks restored, seps the offsets of
+// its segment separators and seen the reference words and pairs among its
+// tokens. When exact is true the gates and prefilters are bypassed and the
+// (?i) regexes run on the whole plain copy (cased); otherwise only patterns
+// that pass their token gate (mayMatch) and their prefilter run, as
+// lower-case regexes on the lower-cased copy (its line breaks turned back
+// into spaces, as in the plain copy) from just before the first place they
+// can match.
+func scanReference(cased, low string, seps []int, exact bool, seen refSeen) referenceScan {
 	m := refMatcher{lower: !exact}
 	var start [len(refPatterns)]int
 	any := false
 	for i := range refPatterns {
-		start[i] = m.start(i, low)
+		start[i] = -1
+		if !m.lower || mayMatch(i, seen) {
+			start[i] = m.start(i, low)
+		}
 		any = any || start[i] >= 0
 	}
-	markup := m.markupStart(text)
+	// The fence has no letters and no line breaks: it is where it is in
+	// either copy.
+	markup := 0
+	if m.lower {
+		markup = m.markupStart(low)
+	}
 	var rs referenceScan
 	if !any && markup < 0 {
 		return rs
 	}
+	text := cased
 	if m.lower {
-		text = asciiLower(text)
+		text = spacedBreaks(low, seps)
 	}
 	// Classifier count: each pattern once on the unmodified copy.
 	if markup >= 0 && m.markup().MatchString(text[markup:]) {
@@ -307,8 +427,32 @@ func scanReference(text, low string, exact bool) referenceScan {
 		// Rewriting only happens after a match; with none there is none.
 		return rs
 	}
-	rs.detections = detectRewriting(m, text)
+	rs.detections = detectRewriting(m, text, seen)
 	return rs
+}
+
+// spacedBreaks returns low with its line breaks back to the spaces of the
+// plain copy, except the separators before decoded segments (seps), which
+// are line breaks there too: asciiLower of the plain copy.
+func spacedBreaks(low string, seps []int) string {
+	var b strings.Builder
+	b.Grow(len(low))
+	for i := 0; ; {
+		j := strings.IndexByte(low[i:], '\n')
+		if j < 0 {
+			b.WriteString(low[i:])
+			return b.String()
+		}
+		b.WriteString(low[i : i+j])
+		i += j
+		if len(seps) > 0 && seps[0] == i {
+			b.WriteByte('\n')
+			seps = seps[1:]
+		} else {
+			b.WriteByte(' ')
+		}
+		i++
+	}
 }
 
 // start returns where pattern i's regex must start on low (the offset just
@@ -337,49 +481,85 @@ func backOne(i int) int {
 
 // detectRewriting is the reference's sequential detection: markup first, then
 // each pattern in order on the copy as rewritten by the previous ones. In the
-// lower-case form text is lower-cased, and the prefilter is asked again on
-// each rewritten text (the rewritten copy has no restored line breaks, which
-// the prefilters treat as white space either way).
-func detectRewriting(m refMatcher, text string) []string {
+// lower-case form text is lower-cased, and a pattern runs only where it can
+// match the rewritten text: while no rewrite has cut a token in two, the
+// tokens of the rewritten text are those of the copy minus the rewritten
+// spans plus the replacement marker (one token, no reference word, and
+// bracketed, so that it joins no pair), so seen still bounds what they hold;
+// after a cut only the prefilter, asked again on the rewritten text, decides
+// (the rewritten copy has no restored line breaks, which the prefilters
+// treat as white space either way).
+func detectRewriting(m refMatcher, text string, seen refSeen) []string {
 	var labels []string
+	intact := true // no rewrite has cut a token
 	if i := m.markupStart(text); i >= 0 && m.markup().MatchString(text[i:]) {
 		labels = append(labels, LabelMarkup)
-		text = text[:i] + m.markup().ReplaceAllLiteralString(text[i:], m.replacement(RedactedMarkup))
+		var cut bool
+		text, _, cut = replaceFrom(m.markup(), text, i, m.replacement(RedactedMarkup))
+		intact = intact && !cut
 	}
 	for k := range refPatterns {
+		if m.lower && intact && !mayMatch(k, seen) {
+			continue
+		}
 		i := m.start(k, text)
-		if i < 0 || !m.pattern(k).MatchString(text[i:]) {
+		if i < 0 {
+			continue
+		}
+		rewritten, n, cut := replaceFrom(m.pattern(k), text, i, m.replacement(RedactedInjection))
+		if n == 0 {
 			continue
 		}
 		labels = append(labels, refPatterns[k].Label)
-		text = text[:i] + m.pattern(k).ReplaceAllLiteralString(text[i:], m.replacement(RedactedInjection))
+		text, intact = rewritten, intact && !cut
 	}
 	return labels
 }
 
-// asciiLower lower-cases ASCII letters only (RE2's (?i) on ASCII).
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
+// replaceFrom is text[:from] + re.ReplaceAllLiteralString(text[from:],
+// repl), with the number of matches replaced; cut reports whether a
+// replaced span started or ended inside a token (a word byte on both sides
+// of its edge).
+func replaceFrom(re *regexp.Regexp, text string, from int, repl string) (out string, n int, cut bool) {
+	matches := re.FindAllStringIndex(text[from:], -1)
+	if len(matches) == 0 {
+		return text, 0, false
 	}
-	return s
+	var b strings.Builder
+	b.Grow(len(text))
+	b.WriteString(text[:from])
+	last := from
+	for _, m := range matches {
+		a, e := from+m[0], from+m[1]
+		cut = cut || a > 0 && isWordByte(text[a-1]) && isWordByte(text[a]) ||
+			e < len(text) && e > a && isWordByte(text[e-1]) && isWordByte(text[e])
+		b.WriteString(text[last:a])
+		b.WriteString(repl)
+		last = e
+	}
+	b.WriteString(text[last:])
+	return b.String(), len(matches), cut
 }
 
 // Detect returns the reference detection labels for text (0–15): the markup
 // label, then the label of each of the 14 patterns that matches the matching
 // copy as progressively rewritten by the earlier ones.
 func Detect(text string) []string {
-	mc := buildCopy(text)
-	low, exact := lowerCopy(mc)
-	return scanReference(mc.text, low, exact).detections
+	return referenceOf(text).detections
+}
+
+// referenceOf is the reference detector on text's matching copy.
+func referenceOf(text string) referenceScan {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	lc := sc.f.lowered(text)
+	if lc.exact {
+		return lc.reference(text, refSeen{})
+	}
+	ws := sc.ws
+	ws.resetGates()
+	sc.toks = phraseRuleSet.tokenize(lc.low, sc.toks, ws)[:0]
+	return lc.reference(text, ws.ref)
 }
 
 // Classification is the reference classifier's verdict on one text.
@@ -394,10 +574,7 @@ type Classification struct {
 // fields: the count of patterns (plus markup) matching the matching copy of
 // title + " " + description + " " + entities, mapped by ReferenceRisk.
 func Classify(title, description, entities string) Classification {
-	text := title + " " + description + " " + entities
-	mc := buildCopy(text)
-	low, exact := lowerCopy(mc)
-	n := scanReference(mc.text, low, exact).matchCount
+	n := referenceOf(title + " " + description + " " + entities).matchCount
 	return classification(n)
 }
 

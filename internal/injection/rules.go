@@ -193,4 +193,4 @@ var phraseRules = []phraseRule{
 	compileRule("leak.verbatim", LabelPromptLeak, 0.3, "repeat|print|output|copy|recite|reproduce|write ~6 verbatim|word+for+word|exactly+as+written|character+by+character"),
 }
 
-var phraseRuleSet = newRuleSet(phraseRules)
+var phraseRuleSet = newRuleSet(phraseRules, referenceWords)

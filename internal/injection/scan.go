@@ -2,6 +2,7 @@ package injection
 
 import (
 	"math"
+	"slices"
 	"sync"
 )
 
@@ -83,23 +84,69 @@ type Result struct {
 }
 
 // wardenLabelOrder fixes the order of Warden labels in Result.Labels.
-var wardenLabelOrder = []string{
+var wardenLabelOrder = [...]string{
 	LabelOverride, LabelNewTask, LabelAddressed, LabelRoleMarker, LabelExfil,
 	LabelDelimiter, LabelPersona, LabelPromptLeak, LabelObfuscation,
 }
 
-var tokenPool = sync.Pool{New: func() any {
-	b := make([]token, 0, initialTokenBufferCap)
-	return &b
+// scratch is the working memory of one Scan, pooled: the lower-cased
+// copy's buffer, the token buffer, the word scan and the hit flags. Nothing
+// in it outlives the Scan that borrowed it.
+type scratch struct {
+	f    folder
+	toks []token
+	ws   *wordScan
+	hits []bool // phrasePlain, phraseHidden, markerPlain, markerHidden
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{
+		toks: make([]token, 0, initialTokenBufferCap),
+		ws:   phraseRuleSet.newWordScan(),
+		hits: make([]bool, 2*len(phraseRules)+2*len(markerRules)),
+	}
 }}
+
+// loweredCopy is the matching copy in the form the detectors read: ASCII
+// letters lower-cased, line breaks kept as "\n" (lowerCopy of buildCopy,
+// built in one pass).
+type loweredCopy struct {
+	low     string
+	mainLen int   // length of the folded original; decoded segments follow
+	seps    []int // offsets of the "\n" before each decoded segment
+	hidden  int
+	// exact: the copy holds a rune RE2's (?i) folds onto an ASCII letter,
+	// so the reference regexes run in their (?i) form on the plain copy.
+	exact bool
+}
+
+// lowered builds the lowered copy of text in f's buffer; seps aliases f.
+func (f *folder) lowered(text string) loweredCopy {
+	*f = folder{b: f.b[:0], seps: f.seps[:0], dec: f.dec, lower: true}
+	f.fold(text)
+	mainLen := len(f.b)
+	attempts := 0
+	f.appendSegments(text, encodedLevels, &attempts)
+	return loweredCopy{low: string(f.b), mainLen: mainLen, seps: f.seps, hidden: f.hidden, exact: f.foldsToASCII}
+}
+
+// reference runs the reference detector on the copy of text; seen has the
+// reference words among the copy's tokens.
+func (lc loweredCopy) reference(text string, seen refSeen) referenceScan {
+	if lc.exact {
+		return scanReference(buildCopy(text).text, lc.low, nil, true, refSeen{})
+	}
+	return scanReference("", lc.low, lc.seps, false, seen)
+}
 
 // Scan runs every detector on text and never modifies it.
 func Scan(text string) Result {
-	mc := buildCopy(text)
-	low, exact := lowerCopy(mc)
-	ref := scanReference(mc.text, low, exact)
-	wh := scanWarden(low, mc.mainLen)
-	return combine(ref, wh, mc.hidden)
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	lc := sc.f.lowered(text)
+	wh := scanWarden(lc.low, lc.mainLen, sc)
+	ref := lc.reference(text, wh.refWords)
+	return combine(ref, wh, lc.hidden)
 }
 
 // wardenHits records which Warden rules fired in plain view (the folded
@@ -107,36 +154,39 @@ func Scan(text string) Result {
 type wardenHits struct {
 	phrasePlain, phraseHidden []bool
 	markerPlain, markerHidden []bool
+	// refWords has the reference words and pairs among the tokens of the
+	// copy (not of its deobfuscated form): see refNeeds.
+	refWords refSeen
 }
 
-func scanWarden(low string, mainLen int) wardenHits {
+// scanWarden runs the Warden detectors; the hits alias sc.
+func scanWarden(low string, mainLen int, sc *scratch) wardenHits {
+	clear(sc.hits)
+	p, m := len(phraseRules), len(markerRules)
 	wh := wardenHits{
-		phrasePlain:  make([]bool, len(phraseRules)),
-		phraseHidden: make([]bool, len(phraseRules)),
-		markerPlain:  make([]bool, len(markerRules)),
-		markerHidden: make([]bool, len(markerRules)),
+		phrasePlain:  sc.hits[:p],
+		phraseHidden: sc.hits[p : 2*p],
+		markerPlain:  sc.hits[2*p : 2*p+m],
+		markerHidden: sc.hits[2*p+m:],
 	}
-	bufp := tokenPool.Get().(*[]token)
-	defer tokenPool.Put(bufp)
+	ws := sc.ws
+	ws.resetGates()
 	main, seg := low[:mainLen], low[mainLen:]
-	scanPhrases(main, bufp, wh.phrasePlain)
+	sc.toks = phraseRuleSet.scan(main, sc.toks, ws, wh.phrasePlain)
 	scanMarkers(main, wh.markerPlain)
 	if len(seg) > 0 {
-		scanPhrases(seg, bufp, wh.phraseHidden)
+		sc.toks = phraseRuleSet.scan(seg, sc.toks, ws, wh.phraseHidden)
 		scanMarkers(seg, wh.markerHidden)
 	}
-	if d, ok := deobfuscate(low); ok {
-		scanPhrases(d, bufp, wh.phraseHidden)
+	wh.refWords = ws.ref
+	// The gates were set while tokenizing every part of low: without them
+	// deobfuscate has nothing to do.
+	if ws.spelt || ws.leet {
+		if d, ok := deobfuscate(low); ok {
+			sc.toks = phraseRuleSet.scan(d, sc.toks, ws, wh.phraseHidden)
+		}
 	}
 	return wh
-}
-
-// scanPhrases sets hit[i] for every phrase rule that matches in low; hits
-// already set stay set.
-func scanPhrases(low string, bufp *[]token, hit []bool) {
-	toks := tokenize(low, *bufp)
-	phraseRuleSet.match(toks, hit)
-	*bufp = toks[:0]
 }
 
 func scanMarkers(low string, hit []bool) {
@@ -219,29 +269,15 @@ func deleet(low string) (string, bool) {
 			i++
 			continue
 		}
-		j, letters, leet := i, 0, 0
-		for ; j < len(low) && isWordByte(low[j]); j++ {
-			switch c := low[j]; {
-			case 'a' <= c && c <= 'z':
-				letters++
-			case leetLetter(c) != 0:
-				leet++
-			}
+		j := i
+		for j < len(low) && isWordByte(low[j]) {
+			j++
 		}
-		if leet > 0 && letters >= minLeetLetters && j-i <= maxLeetWord {
-			w := buf[:j-i]
-			for k := range w {
-				w[k] = low[i+k]
-				if r := leetLetter(w[k]); r != 0 {
-					w[k] = r
-				}
+		if leetRewrite(low[i:j], &buf) {
+			if b == nil {
+				b = []byte(low)
 			}
-			if phraseRuleSet.isRuleWord(string(w)) {
-				if b == nil {
-					b = []byte(low)
-				}
-				copy(b[i:j], w)
-			}
+			copy(b[i:j], buf[:j-i])
 		}
 		i = j
 	}
@@ -249,6 +285,34 @@ func deleet(low string) (string, bool) {
 		return "", false
 	}
 	return string(b), true
+}
+
+// deleetWord reports whether deleet rewrites word w.
+func deleetWord(w string) bool {
+	var buf [maxLeetWord]byte
+	return leetRewrite(w, &buf)
+}
+
+// leetRewrite reports whether deleet rewrites word w (at most maxLeetWord
+// bytes, at least minLeetLetters letters, a leet digit, and a rule word once
+// undone), leaving the undone form in buf[:len(w)].
+func leetRewrite(w string, buf *[maxLeetWord]byte) bool {
+	if len(w) > maxLeetWord {
+		return false
+	}
+	letters, leet := 0, 0
+	for k := 0; k < len(w); k++ {
+		c := w[k]
+		buf[k] = c
+		switch {
+		case 'a' <= c && c <= 'z':
+			letters++
+		case leetLetter(c) != 0:
+			leet++
+			buf[k] = leetLetter(c)
+		}
+	}
+	return leet > 0 && letters >= minLeetLetters && phraseRuleSet.isRuleWord(string(buf[:len(w)]))
 }
 
 func leetLetter(c byte) byte {
@@ -269,21 +333,6 @@ func leetLetter(c byte) byte {
 	return 0
 }
 
-// lowerCopy returns the copy with ASCII letters lower-cased and the original
-// line breaks restored, and whether the prefilters must be bypassed.
-func lowerCopy(mc matchingCopy) (string, bool) {
-	b := []byte(mc.text)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	for _, i := range mc.breaks {
-		b[i] = '\n'
-	}
-	return string(b), foldsToASCII(mc.text)
-}
-
 func combine(ref referenceScan, wh wardenHits, hidden int) Result {
 	res := Result{Detections: ref.detections, MatchCount: ref.matchCount}
 	res.ReferenceRisk, res.Confidence = ReferenceRisk(ref.matchCount)
@@ -292,7 +341,7 @@ func combine(ref referenceScan, wh wardenHits, hidden int) Result {
 	}
 
 	miss := 1.0 // Π(1 − w) over the evidence
-	labels := map[string]bool{}
+	var labels [len(wardenLabelOrder)]bool
 	for range ref.detections {
 		miss *= 1 - referenceLabelWeight
 	}
@@ -302,7 +351,7 @@ func combine(ref referenceScan, wh wardenHits, hidden int) Result {
 			return
 		}
 		miss *= 1 - weight
-		labels[label] = true
+		labels[slices.Index(wardenLabelOrder[:], label)] = true
 		res.Rules = append(res.Rules, name)
 		hiddenOnly = hiddenOnly || !plain
 	}
@@ -323,10 +372,16 @@ func combine(ref referenceScan, wh wardenHits, hidden int) Result {
 	}
 
 	res.Score = math.Round((1-miss)*scoreDecimals) / scoreDecimals
-	res.Labels = make([]string, 0, len(ref.detections)+len(labels))
+	n := len(ref.detections)
+	for _, seen := range labels {
+		if seen {
+			n++
+		}
+	}
+	res.Labels = make([]string, 0, n)
 	res.Labels = append(res.Labels, ref.detections...)
-	for _, l := range wardenLabelOrder {
-		if labels[l] {
+	for i, l := range wardenLabelOrder {
+		if labels[i] {
 			res.Labels = append(res.Labels, l)
 		}
 	}
