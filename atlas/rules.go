@@ -111,11 +111,7 @@ func NewTrainingDataPoisoningRule(src DatabricksSource) Rule {
 			}
 			var out []Detection
 			for _, a := range cur {
-				avg := float64(baseline[a.UserID]) / 30.0
-				dev := float64(a.Count)
-				if avg > 0 {
-					dev = float64(a.Count) / avg
-				}
+				avg, dev := deviation(a.Count, baseline[a.UserID])
 				if !(dev > 3.0 || a.DistinctResources > 5 || a.Count > 50) {
 					continue
 				}
@@ -308,11 +304,7 @@ func NewInsiderExfiltrationRule(src APISource) Rule {
 			}
 			var out []Detection
 			for _, a := range cur {
-				avg := float64(baseline[a.CallerIdentity]) / 30.0
-				dev := float64(a.Count)
-				if avg > 0 {
-					dev = float64(a.Count) / avg
-				}
+				_, dev := deviation(a.Count, baseline[a.CallerIdentity])
 				if !(dev > 5.0 || a.DistinctEndpoints > 3 || a.AfterHours > 5) {
 					continue
 				}
@@ -510,4 +502,15 @@ func DefaultRules(t TelemetryStore) []Rule {
 		NewInsiderExfiltrationRule(t), NewAlertFatigueRule(t), NewSensorSpoofingRule(t),
 		NewPartnerCompromiseRule(t), NewEdgeCompromiseRule(t),
 	}
+}
+
+// deviation compares today's count with the daily average of a 30-day
+// baseline total; with no baseline the count itself is the deviation factor.
+func deviation(count, baseline30 int) (avg, dev float64) {
+	avg = float64(baseline30) / 30.0
+	dev = float64(count)
+	if avg > 0 {
+		dev = float64(count) / avg
+	}
+	return avg, dev
 }

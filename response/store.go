@@ -10,7 +10,7 @@ import (
 // MemoryApprovals is the in-memory ApprovalStore; the file store wraps the
 // same logic with a log. Safe for concurrent use.
 type MemoryApprovals struct {
-	mu     sync.Mutex
+	storeGuard
 	byID   map[string]Approval // guarded by mu; values are owned copies
 	order  []string            // guarded by mu; approval ids in creation order
 	open   map[string]string   // guarded by mu; investigation → awaiting approval id
@@ -18,7 +18,6 @@ type MemoryApprovals struct {
 	// persist is called under mu with the record about to be stored; an
 	// error rejects the write. nil for the pure in-memory store.
 	persist func(Approval) error
-	closed  bool // guarded by mu
 }
 
 var _ ApprovalStore = (*MemoryApprovals)(nil)
@@ -28,13 +27,21 @@ func NewMemoryApprovals() *MemoryApprovals {
 	return &MemoryApprovals{byID: map[string]Approval{}, open: map[string]string{}, latest: map[string]string{}}
 }
 
-func (s *MemoryApprovals) lock(ctx context.Context) error {
+// storeGuard is the lock and closed flag the memory stores share: mu
+// guards every field of the store that embeds it.
+type storeGuard struct {
+	mu     sync.Mutex
+	closed bool // guarded by mu
+}
+
+// lock takes mu unless ctx has ended or the store is closed.
+func (g *storeGuard) lock(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
 		return ErrStoreClosed
 	}
 	return nil
@@ -164,13 +171,12 @@ func (s *MemoryApprovals) snapshot() []Approval {
 
 // MemoryExecutions is the in-memory ExecutionStore. Safe for concurrent use.
 type MemoryExecutions struct {
-	mu      sync.Mutex
+	storeGuard
 	byID    map[string]Execution // guarded by mu; values are owned copies
 	order   []string             // guarded by mu; creation order
 	byKey   map[string]string    // guarded by mu; idempotency key → execution id
 	byInv   map[string][]string  // guarded by mu; investigation → ids in creation order
 	persist func(Execution) error
-	closed  bool // guarded by mu
 }
 
 var _ ExecutionStore = (*MemoryExecutions)(nil)
@@ -178,18 +184,6 @@ var _ ExecutionStore = (*MemoryExecutions)(nil)
 // NewMemoryExecutions returns an empty in-memory execution store.
 func NewMemoryExecutions() *MemoryExecutions {
 	return &MemoryExecutions{byID: map[string]Execution{}, byKey: map[string]string{}, byInv: map[string][]string{}}
-}
-
-func (s *MemoryExecutions) lock(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrStoreClosed
-	}
-	return nil
 }
 
 // Create implements ExecutionStore.
